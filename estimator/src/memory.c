@@ -96,6 +96,16 @@ static void layer_activation(const mem_ctx *x, bool moe, double *repl_out, doubl
     double e = x->e;
     bool drop = p->dropout != 0;
     bool eager = p->framework == EST_FW_PYTORCH || p->framework == EST_FW_FSDP;
+    if (p->framework == EST_FW_FSDP && p->recompute == EST_RECOMPUTE_SELECTIVE) {
+        /* torchtitan's selective AC is op-level (selective_ac_option "op"): the block input, the
+           SDPA output and logsumexp, and the outputs of every other matmul (wq, wv, w1, w2 of
+           wq wk wv wo w1 w3 w2) are saved; everything else is recomputed */
+        double f_eff = moe ? i2d(m->top_k * m->moe_ffn) : x->f;
+        *repl_out = e * sb * x->h;
+        *split_out = e * sb * (x->a * x->d + x->g * x->d + f_eff + x->h) + e * sb * x->a * x->d +
+                     4.0 * x->a * sb;
+        return;
+    }
     /* not split by TP (Korthikanti's "10"): LN1 and LN2 inputs, QKV and FC1 inputs, 2 masks */
     double repl = 4.0 * e * sb * x->h + (drop ? 2.0 * sb * x->h : 0.0);
     /* split by TP: Q, K, V (GQA: g heads for K and V), attention output (out-proj input) */
@@ -561,7 +571,6 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         act += emb;
     }
     double logits_fwd = 0.0;
-    double logits_bwd = 0.0;
     if (last) {
         /* final norm input and output-layer input (Korthikanti's 4sbh for p == 1) */
         double tpdiv = p->sp ? x->t : 1.0;
@@ -571,16 +580,19 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         double sbv = sb * x->v / x->t;
         bool eager = p->framework == EST_FW_PYTORCH || p->framework == EST_FW_FSDP;
         if (p->precision == EST_PREC_FP32) {
-            logits_fwd = sbv * (4.0 + 4.0);
+            /* fp32 logits kept, fp32 log-softmax saved, fp32 logit gradient */
+            logits_fwd = sbv * (4.0 + 4.0 + 4.0);
         } else if (eager) {
-            /* bf16 logits, .float() upcast, fp32 log_softmax saved by cross_entropy */
+            /* F.cross_entropy(logits.float()): bf16 logits, the fp32 upcast and the fp32
+               log_softmax it saves are live together; at backward the upcast is gone and the
+               fp32 gradient takes its place (torch.nn.functional.cross_entropy) */
             logits_fwd = sbv * (2.0 + 4.0 + 4.0);
         } else {
-            /* bf16 logits and the fp32 softmax the fused vocab-parallel CE keeps */
+            /* Megatron's vocab-parallel cross-entropy: bf16 logits and the fp32 softmax it keeps
+               (Korthikanti's 4sbv), computed in place into the gradient at backward */
             logits_fwd = sbv * (2.0 + 4.0);
         }
-        logits_bwd = sbv * 4.0; /* fp32 gradient of the logits */
-        add_item(st, "logits and loss (forward)", EST_MEM_LOGITS, logits_fwd);
+        add_item(st, "logits and loss (peak during the loss)", EST_MEM_LOGITS, logits_fwd);
     }
     if (p->cp > 1) {
         /* ring attention: K/V chunks of the neighbour, double-buffered */
@@ -599,7 +611,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double grads_in_fwd = (grads_persist || x->microbatches > 1) ? g_bytes : 0.0;
     double head_grad = last ? (x->head_rank > 0 ? x->head_rank : x->emb_rank) * x->gb : 0.0;
     double fwd = states + grads_in_fwd + w_transient + act + logits_fwd;
-    double bwd = fwd + logits_bwd + work + comm_bwd + (grads_in_fwd > 0.0 ? 0.0 : head_grad);
+    double bwd = fwd + work + comm_bwd + (grads_in_fwd > 0.0 ? 0.0 : head_grad);
     double bwd_end = states + g_bytes + w_transient + comm_bwd;
     bwd = dmax(bwd, bwd_end);
     double opt = states + g_bytes + opt_temp + comm_opt;
@@ -607,7 +619,6 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         add_item(st, "transient weights (gathered / casts)", EST_MEM_WEIGHTS, w_transient);
     }
     add_item(st, "recompute working set", EST_MEM_ACTIVATIONS, work);
-    add_item(st, "logits gradient", EST_MEM_LOGITS, logits_bwd);
     add_item(st, "optimizer step temporaries", EST_MEM_OPTIMIZER, opt_temp);
     add_item(st, "backward/optimizer buffers", EST_MEM_COMM, comm_bwd + comm_opt);
     double peak = fwd;
