@@ -4,11 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "opts.h" // provides: CLI_EXIT_* codes
-
-#define LLMCAL_COMMAND(name) int cmd_##name(int argc, char **argv);
-#include "commands.inc"
-#undef LLMCAL_COMMAND
+#include "opts.h" // provides: CLI_EXIT_* codes, the cmd_* declarations
 
 typedef struct command {
     const char *name;

@@ -18,6 +18,12 @@
 #include "est/status.h"
 #include "est/steptime.h"
 
+/* Every subcommand of this build, `int cmd_<name>(int argc, char **argv)` with argv[0] the
+ * subcommand's name; the list is generated from the cli/cmd_*.c files present. */
+#define LLMCAL_COMMAND(name) int cmd_##name(int argc, char **argv);
+#include "commands.inc"
+#undef LLMCAL_COMMAND
+
 /* Exit codes of the command. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 

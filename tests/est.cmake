@@ -6,3 +6,6 @@ llmcal_add_test(NAME test_est_config SOURCES test_est_config.c LIBS est LABELS u
 add_test(NAME est_purity
          COMMAND sh -c "! grep -rnE 'stdio\\.h|malloc|calloc|realloc|printf' ${PROJECT_SOURCE_DIR}/estimator/src")
 set_tests_properties(est_purity PROPERTIES LABELS unit)
+# predicted vs measured peak memory of the torchtitan runs (published-public.json)
+llmcal_add_test(NAME test_mem_published SOURCES test_mem_published.c
+                LIBS est PkgConfig::JANSSON LABELS golden)

@@ -148,7 +148,13 @@ static double layer_stored(const mem_ctx *x, bool moe)
     double repl;
     double split;
     layer_activation(x, moe, &repl, &split);
-    return x->p->sp ? (repl + split) / x->t : repl + split / x->t;
+    double extra = 0.0;
+    if (x->p->framework == EST_FW_FSDP && x->p->sp && x->p->recompute != EST_RECOMPUTE_SELECTIVE) {
+        /* DTensor TP (torchtitan): the all-gathered inputs of the QKV and FC1 matmuls are what
+           the matmuls save, full sequence, unlike Megatron which re-gathers them in backward */
+        extra = 2.0 * x->e * x->s * x->b * x->h * (1.0 - 1.0 / x->t);
+    }
+    return (x->p->sp ? (repl + split) / x->t : repl + split / x->t) + extra;
 }
 
 static void activations_init(mem_ctx *x)
@@ -395,6 +401,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double comm_alloc = 0.0;      /* allocator-visible communication buffers, always */
     double comm_bwd = 0.0;        /* ... during backward only */
     double comm_opt = 0.0;        /* ... during the optimizer step only */
+    double fsdp_pp_grads = 0.0;   /* FSDP2 + PP: unsharded gradient accumulation */
     double trainable = params;
     double trainable_shard = dense_params / x->shard_dense + expert_params / x->shard_expert;
     bool zero3 = (p->framework == EST_FW_DEEPSPEED && p->zero == 3) ||
@@ -443,8 +450,24 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
             double unit = layer_params_max * 2.0;
             if (p->framework == EST_FW_DEEPSPEED) {
                 w_transient += unit + ds_prefetch_elems * 2.0;
+            } else if (p->pp > 1) {
+                /* FSDP2 under pipelining: torchtitan sets reshard_after_forward=False and the
+                   schedule disables gradient sync until the last micro-batch, so the stage's
+                   bf16 params stay gathered and its grads accumulate unsharded in the fp32
+                   reduce dtype (torch.distributed.pipelining stage backward_maybe_with_nosync) */
+                w_transient += params * 2.0;
+                fsdp_pp_grads = params * 4.0;
             } else {
                 w_transient += 2.0 * unit;
+            }
+            if (p->framework == EST_FW_FSDP && p->pp == 1) {
+                /* the root unit (embedding, final norm, output layer) stays gathered from the
+                   first forward to the end of backward (FSDP2 does not reshard the root after
+                   forward), and the output layer's bf16 gradient waits for the root's
+                   post-backward reduce-scatter at the very end */
+                double root = (first ? x->emb_rank : 0.0) + (last ? x->head_rank : 0.0);
+                w_transient += root * 2.0;
+                comm_bwd += (last ? x->head_rank : 0.0) * 2.0;
             }
         } else if (p->framework == EST_FW_FSDP) { /* SHARD_GRAD_OP */
             w_persist = trainable_shard * x->wb;
@@ -476,6 +499,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
                                 ? "main grads (fp32 buffer)"
                                 : (grads_sharded ? "grads (sharded)" : "grads");
         add_item(st, gname, EST_MEM_GRADIENTS, g_bytes);
+        add_item(st, "unsharded grads accumulated (FSDP2 + PP)", EST_MEM_GRADIENTS, fsdp_pp_grads);
         if (grads_sharded && p->framework == EST_FW_FSDP) {
             /* the unsharded bf16 grads of a unit and its fp32 reduce-scatter input */
             comm_bwd += layer_params_max * (2.0 + 4.0);
@@ -545,12 +569,19 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double per_layer_full = (1.0 - frac_moe) * x->act_full_dense + frac_moe * x->act_full_moe;
     double stored_layer = per_layer;
     double act = 0.0;
-    double work = 0.0;
+    /* backward of one layer: the gradients of its largest intermediates live together (the
+       two MLP branch gradients of a gated MLP, one otherwise, each e*s*b*f/t) */
+    bool gated_mlp = m->act != EST_ACT_GELU;
+    double f_loc = m->experts > 0 ? dmax(x->f, i2d(m->top_k * m->moe_ffn)) : x->f;
+    double work = (gated_mlp ? 2.0 : 1.0) * x->e * x->s * x->b * f_loc / x->t;
     if (p->recompute == EST_RECOMPUTE_FULL) {
         double nr = p->recompute_layers > 0 ? i2d(p->recompute_layers) : n_layers;
         double frac_r = nr / dmax(1.0, n_layers);
         stored_layer = frac_r * x->act_ckpt + (1.0 - frac_r) * per_layer_full;
-        work = dmax(x->act_full_dense, x->act_full_moe);
+        work += dmax(x->act_full_dense, x->act_full_moe);
+    } else if (p->recompute == EST_RECOMPUTE_SELECTIVE && p->framework == EST_FW_FSDP) {
+        /* op-level SAC rematerialises the rest of the layer while it runs backward */
+        work += dmax(x->act_full_dense - x->act_dense, x->act_full_moe - x->act_moe);
     }
     st->activation_bytes_per_layer = (uint64_t)llround(stored_layer);
     act = chunks * per_chunk_layers * stored_layer;
@@ -610,15 +641,15 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
                     (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] - w_persist : 0.0);
     double grads_in_fwd = (grads_persist || x->microbatches > 1) ? g_bytes : 0.0;
     double head_grad = last ? (x->head_rank > 0 ? x->head_rank : x->emb_rank) * x->gb : 0.0;
-    double fwd = states + grads_in_fwd + w_transient + act + logits_fwd;
+    double fwd = states + grads_in_fwd + fsdp_pp_grads + w_transient + act + logits_fwd;
     double bwd = fwd + work + comm_bwd + (grads_in_fwd > 0.0 ? 0.0 : head_grad);
-    double bwd_end = states + g_bytes + w_transient + comm_bwd;
+    double bwd_end = states + g_bytes + fsdp_pp_grads + w_transient + comm_bwd;
     bwd = dmax(bwd, bwd_end);
     double opt = states + g_bytes + opt_temp + comm_opt;
     if (w_transient > 0.0) {
         add_item(st, "transient weights (gathered / casts)", EST_MEM_WEIGHTS, w_transient);
     }
-    add_item(st, "recompute working set", EST_MEM_ACTIVATIONS, work);
+    add_item(st, "backward working set (recompute, grads)", EST_MEM_ACTIVATIONS, work);
     add_item(st, "optimizer step temporaries", EST_MEM_OPTIMIZER, opt_temp);
     add_item(st, "backward/optimizer buffers", EST_MEM_COMM, comm_bwd + comm_opt);
     double peak = fwd;
