@@ -59,7 +59,10 @@ size_t prof_describe(prof_kind kind, const char *name, char *buf, size_t cap);
 typedef struct prof_info {
     char path[512];                  /* file it was read from; "" for in-memory text */
     char description[160];           /* "description" of the file ("" if none) */
-    char source[256];                /* "source" citation; the object form joined by "; " */
+    char source[512];                /* "source" citation; the object form joined by "; "
+                                        (truncated) */
+    char source_keys[256];           /* the object form's keys, space-separated ("memory_bytes
+                                        peak_flop_per_s ..."): which fields are cited */
     int hf_config;                   /* 1 when read from a Hugging Face config.json */
     double params_stated_tol;        /* absolute tolerance of model.params_stated (parameters):
                                         half a unit in the last digit written ("70.6B" -> 0.05e9),
