@@ -597,6 +597,11 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
             return EST_FAIL(diag, EST_EINVAL, "lora_targets: no target module selected");
         }
     }
+    /* Megatron (TE/apex FusedAdam) and DeepSpeed (FusedAdam) step with fused multi-tensor
+       kernels; the foreach/forloop choice is torch.optim's */
+    if (p.framework == EST_FW_MEGATRON || p.framework == EST_FW_DEEPSPEED) {
+        p.optimizer_impl = EST_OPTIMPL_FUSED;
+    }
     /* fp32 gradients unless pure bf16: megatron's main_grad buffer is fp32 for 16-bit training
        (--accumulate-allreduce-grads-in-fp32 is the bf16 default), FSDP2 reduces into fp32 sharded
        grads (MixedPrecisionPolicy reduce_dtype), autocast keeps fp32 params hence fp32 grads */
