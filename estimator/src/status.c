@@ -1,7 +1,7 @@
 /* status.c -- est_status names and the estimator's own tiny formatter for est_diag messages.
  *
- * The estimator core may not include stdio.h (see docs/ARCHITECTURE rules and the purity test), so
- * diagnostics are formatted here with a small printf subset. Not a general printf.
+ * The estimator core may not use the standard I/O header (ARCHITECTURE.md; the est_purity test), so
+ * diagnostics are formatted here with a small subset of the usual format directives. Not general.
  */
 #include "est/status.h"
 
