@@ -44,9 +44,10 @@ int main(int argc, char **argv)
     double sink = 0.0;
     double t0 = now_s();
     double t1 = t0;
+    const est_parallel base = est_parallel_default();
     while (t1 - t0 < seconds) {
         for (int i = 0; i < 4 * 4 * 3 * 3; i++) {
-            est_config cfg = {&m, &g, &c, est_parallel_default()};
+            est_config cfg = {&m, &g, &c, base};
             cfg.par.gpus = 512;
             cfg.par.seq = 8192;
             cfg.par.gbs = 1024;

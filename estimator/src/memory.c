@@ -83,6 +83,17 @@ static double i2d(int64_t x)
     return (double)x;
 }
 
+/* a non-negative byte count, rounded (cheaper than llround in the search's inner loop) */
+static uint64_t to_u64(double x)
+{
+    return x > 0.0 ? (uint64_t)(x + 0.5) : 0;
+}
+
+static int64_t to_i64(double x)
+{
+    return x > 0.0 ? (int64_t)(x + 0.5) : 0;
+}
+
 // ---------------------------------------------------------------------------
 // activations (Korthikanti et al. 2022 Sec. 4, generalised: GQA, gated MLP, flash, dropout, CP)
 
@@ -324,9 +335,9 @@ static void add_item(est_stage_memory *st, const char *name, est_mem_group gr, d
         est_mem_item *it = &st->items[st->n_items++];
         it->name = name;
         it->group = gr;
-        it->bytes = (uint64_t)llround(bytes);
+        it->bytes = to_u64(bytes);
     }
-    st->bytes[gr] += (uint64_t)llround(bytes);
+    st->bytes[gr] += to_u64(bytes);
 }
 
 /* in-flight micro-batches x layers of activations stored on pipeline rank `stage` at the end of its
@@ -386,7 +397,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
                           (last ? x->head_rank + x->final_norm : 0.0);
     double expert_params = n_moe * x->moe_expert_rank;
     double params = dense_params + expert_params;
-    st->params = (int64_t)llround(params);
+    st->params = to_i64(params);
     double linear_params = n_layers * (x->attn_rank + x->dense_mlp_rank) * x->linear_frac +
                            expert_params;
 
@@ -563,7 +574,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     /* ---- activations */
     double per_chunk_layers;
     double chunks = inflight_chunks(x, stage, &per_chunk_layers);
-    st->microbatches_in_flight = (int64_t)llround(chunks);
+    st->microbatches_in_flight = to_i64(chunks);
     double frac_moe = n_layers > 0 ? n_moe / n_layers : 0.0;
     double per_layer = (1.0 - frac_moe) * x->act_dense + frac_moe * x->act_moe;
     double per_layer_full = (1.0 - frac_moe) * x->act_full_dense + frac_moe * x->act_full_moe;
@@ -583,7 +594,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         /* op-level SAC rematerialises the rest of the layer while it runs backward */
         work += dmax(x->act_full_dense - x->act_dense, x->act_full_moe - x->act_moe);
     }
-    st->activation_bytes_per_layer = (uint64_t)llround(stored_layer);
+    st->activation_bytes_per_layer = to_u64(stored_layer);
     act = chunks * per_chunk_layers * stored_layer;
     if (act > 9.0e18) {
         return EST_FAIL(diag, EST_ERANGE,
@@ -632,7 +643,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     add_item(st, "communication buffers (allocator)", EST_MEM_COMM, comm_alloc);
     add_item(st, "NCCL communicator buffers", EST_MEM_COMM, nccl);
 
-    st->model_states = (uint64_t)llround(
+    st->model_states = to_u64(
         (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] : w_persist) + g_bytes +
         opt_master + opt_states);
 
@@ -677,9 +688,9 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         return EST_FAIL(diag, EST_ERANGE, "memory: %g bytes per GPU overflow 64-bit counters",
                         total);
     }
-    st->peak_allocated = (uint64_t)llround(peak);
-    st->peak_reserved = (uint64_t)llround(peak + frag);
-    st->total = (uint64_t)llround(total);
+    st->peak_allocated = to_u64(peak);
+    st->peak_reserved = to_u64(peak + frag);
+    st->total = to_u64(total);
     return EST_OK;
 }
 
