@@ -424,6 +424,54 @@ static void test_stage_split_405b(void)
 }
 
 // ---------------------------------------------------------------------------
+// fine-tuning
+
+static est_model llama2_7b(void)
+{
+    est_model m = plain_model(4096, 32, 32000);
+    m.ffn = 11008;
+    m.act = EST_ACT_SWIGLU;
+    m.norm = EST_NORM_RMSNORM;
+    m.tied_embeddings = false;
+    return m;
+}
+
+static void test_lora(void)
+{
+    /* PEFT's print_trainable_parameters() for Llama-2-7b with LoraConfig(r=8,
+       target_modules=["q_proj", "v_proj"]): "trainable params: 4,194,304 || all params:
+       6,742,609,920" -- 2 modules x 32 layers x 8 x (4096 + 4096) */
+    fixture f;
+    fixture_init(&f, llama2_7b());
+    est_parallel *p = &f.cfg.par;
+    p->framework = EST_FW_PYTORCH;
+    p->gpus = 1;
+    p->seq = 512;
+    p->finetune = EST_FT_LORA;
+    p->lora_rank = 8;
+    p->lora_targets = EST_LORA_Q | EST_LORA_V;
+    CHECK(resolve(&f) == EST_OK, "resolve lora");
+    est_memory_report r;
+    CHECK(est_memory(&f.cfg, &r, NULL) == EST_OK, "est_memory lora");
+    CHECK_EQ_I64(r.params.total + 4194304, 6742609920LL, "Llama-2-7b base + adapters (PEFT)");
+    CHECK_EQ_I64(item(&r.first, "LoRA adapters"), 4194304LL * 4,
+                 "PEFT adapters trained in fp32 under autocast: 4 bytes x 4,194,304");
+    CHECK_EQ_I64(item(&r.first, "LoRA adapter grads (fp32)"), 4194304LL * 4, "adapter grads");
+    CHECK_EQ_I64(item(&r.first, "optimizer states"), 4194304LL * 8, "AdamW on adapters only");
+    CHECK_EQ_I64(item(&r.first, "base weights (frozen)"), 6738415616LL * 2,
+                 "frozen base in bf16, no grads or states");
+
+    /* QLoRA: NF4 with double quantisation is 4.127 bits per parameter (Dettmers et al. 2023
+       Sec. 3: 0.127 bits of quantisation constants); Llama-2-7b's linear weights:
+       32 x (4 x 4096^2 + 3 x 4096 x 11008) = 6,476,005,376 */
+    p->finetune = EST_FT_QLORA;
+    CHECK(resolve(&f) == EST_OK, "resolve qlora");
+    CHECK(est_memory(&f.cfg, &r, NULL) == EST_OK, "est_memory qlora");
+    CHECK_REL(item(&r.first, "base weights (NF4, frozen)"), 6476005376.0 * 4.127 / 8.0, 1e-4,
+              "QLoRA NF4 + double quantisation, 4.127 bits per parameter");
+}
+
+// ---------------------------------------------------------------------------
 // properties
 
 static void test_monotonic(void)
@@ -537,6 +585,7 @@ int main(void)
     test_megatron_theoretical();
     test_pytorch_foreach_adamw();
     test_stage_split_405b();
+    test_lora();
     test_monotonic();
     test_bad_input();
     return check_summary();
