@@ -253,7 +253,19 @@ static void stage_costs(const ctx *x, const layer_cost *dl, const layer_cost *ml
     /* recompute: selective re-runs the attention core forward; full re-runs the layers' forward
        (and their forward TP collectives) */
     double rec = 0.0, rec_tp = 0.0;
-    if (par->recompute == EST_RECOMPUTE_SELECTIVE) {
+    if (par->recompute == EST_RECOMPUTE_SELECTIVE && par->framework == EST_FW_FSDP) {
+        /* torchtitan's op-level SAC saves SDPA and every other matmul (wq, wv, w1, w2) and
+           re-runs wk, wo, w3 and the elementwise ops: that share of the non-attention forward
+           (the same policy as the memory model, docs/memory.md) */
+        double hd = (double)m->hidden;
+        double qd = (double)(m->heads * m->head_dim);
+        double kvd = (double)(m->kv_heads * m->head_dim);
+        double f = (double)m->ffn;
+        bool gated = m->act != EST_ACT_GELU;
+        double all_mm = hd * qd + 2.0 * hd * kvd + qd * hd + (gated ? 3.0 : 2.0) * hd * f;
+        double re_mm = hd * kvd + qd * hd + (gated ? hd * f : 0.0);
+        rec = (re_mm / all_mm) * pos(n_dense * dl->fwd_s + n_moe * ml->fwd_s - attf);
+    } else if (par->recompute == EST_RECOMPUTE_SELECTIVE) {
         rec = attf;
     } else if (par->recompute == EST_RECOMPUTE_FULL) {
         double frac = 1.0;
