@@ -18,7 +18,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: llmcal plan (--flops C | --gpu-days D) [--law L] [--model M --gpus N "
                "--gbs B --seq S ...]\n"
                "  compute-optimal parameters and tokens for a budget, and the best configuration\n"
-               "  of --model on the cluster with the days it needs for those tokens\n"
+               "  on the cluster with the days it takes: of a Llama-style model of the optimal size, or of\n"
+               "  --model trained on all the tokens the budget buys (6N FLOPs per token)\n"
                "  --flops C      budget in FLOPs\n"
                "  --gpu-days D   budget in GPU-days on --gpu (converted at the best config's "
                "model FLOP/s)\n"
@@ -79,8 +80,42 @@ int cmd_plan(int argc, char **argv)
         cli_error("plan", &diag, st);
         return CLI_EXIT_USAGE;
     }
-    /* best configuration of the model on the cluster (needs a global batch) */
+    if (gpu_days > 0.0 && !(s->gbs_given && s->cfg.par.gbs > 0)) {
+        fprintf(stderr, "llmcal plan: --gpu-days needs --gbs (the configuration search sets the "
+                        "FLOP/s a GPU-day buys)\n");
+        return CLI_EXIT_USAGE;
+    }
+    /* Without --model the plan is for a Llama-style model of the compute-optimal size
+       (est_model_scaled). A GPU-day budget buys FLOPs at the best configuration's model FLOP/s,
+       which depends on the model: iterate that fixed point a few times. */
+    est_plan_point pt;
     bool have_cfg = false;
+    int rounds = gpu_days > 0.0 && !s->model_given ? 8 : 1;
+    for (int it = 0; it < rounds; it++) {
+        if (gpu_days > 0.0) {
+            est_search_stats stats;
+            int n = 0;
+            st = est_search(&s->cfg, NULL, NULL, top, 1, &n, &stats, &diag);
+            if (st != EST_OK || n == 0) {
+                cli_error("plan", &diag, st != EST_OK ? st : EST_EINVAL);
+                return CLI_EXIT_FAIL;
+            }
+            flops = gpu_days * 86400.0 * top[0].time.tflops_per_gpu * 1e12;
+        }
+        st = est_plan_optimal(flops, (est_scaling_law)law, &pt, &diag);
+        if (st != EST_OK) {
+            cli_error("plan", &diag, st);
+            return CLI_EXIT_USAGE;
+        }
+        if (!s->model_given) {
+            st = est_model_scaled(pt.params, &s->model, &diag);
+            if (st != EST_OK) {
+                cli_error("plan", &diag, st);
+                return CLI_EXIT_USAGE;
+            }
+        }
+    }
+    /* best configuration of the planned (or given) model on the cluster */
     if (s->gbs_given && s->cfg.par.gbs > 0) {
         est_search_stats stats;
         int n = 0;
@@ -90,25 +125,15 @@ int cmd_plan(int argc, char **argv)
             return CLI_EXIT_FAIL;
         }
         have_cfg = n > 0;
-    } else if (gpu_days > 0.0) {
-        fprintf(stderr, "llmcal plan: --gpu-days needs --gbs (the configuration search sets the "
-                        "FLOP/s a GPU-day buys)\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (gpu_days > 0.0) {
-        flops = gpu_days * 86400.0 * top[0].time.tflops_per_gpu * 1e12;
-    }
-    est_plan_point pt;
-    st = est_plan_optimal(flops, (est_scaling_law)law, &pt, &diag);
-    if (st != EST_OK) {
-        cli_error("plan", &diag, st);
-        return CLI_EXIT_USAGE;
     }
     est_param_counts pc;
     est_model_params(&s->model, &pc);
+    /* tokens: the optimal D for the planned model; a given model spends the whole budget at
+       6N FLOPs per token */
+    double tokens = s->model_given ? flops / (6.0 * (double)pc.total) : pt.tokens;
     double days = 0.0;
     if (have_cfg) {
-        days = pt.tokens / top[0].time.tokens_per_s / 86400.0;
+        days = tokens / top[0].time.tokens_per_s / 86400.0;
     }
     if (s->json) {
         json_t *o = json_object();
@@ -117,7 +142,17 @@ int cmd_plan(int argc, char **argv)
         json_object_set_new(o, "optimal_params", json_real(pt.params));
         json_object_set_new(o, "optimal_tokens", json_real(pt.tokens));
         json_object_set_new(o, "flops_per_token", json_real(pt.flop_per_token));
-        json_object_set_new(o, "model_params", json_integer((json_int_t)pc.total));
+        json_t *mj = json_object();
+        json_object_set_new(mj, "name", json_string(s->model.name));
+        json_object_set_new(mj, "planned", json_boolean(!s->model_given));
+        json_object_set_new(mj, "hidden", json_integer(s->model.hidden));
+        json_object_set_new(mj, "layers", json_integer(s->model.layers));
+        json_object_set_new(mj, "heads", json_integer(s->model.heads));
+        json_object_set_new(mj, "kv_heads", json_integer(s->model.kv_heads));
+        json_object_set_new(mj, "ffn", json_integer(s->model.ffn));
+        json_object_set_new(mj, "params", json_integer((json_int_t)pc.total));
+        json_object_set_new(o, "model", mj);
+        json_object_set_new(o, "train_tokens", json_real(tokens));
         if (have_cfg) {
             est_config c = s->cfg;
             c.par = top[0].par;
@@ -135,6 +170,20 @@ int cmd_plan(int argc, char **argv)
     printf("budget %.3g FLOPs (%s): optimal %.3g parameters, %.3g tokens (%.3g FLOPs/token)\n",
            flops, est_scaling_law_name((est_scaling_law)law), pt.params, pt.tokens,
            pt.flop_per_token);
+    if (!s->model_given) {
+        printf("planned model: Llama-style, h %lld, %lld layers, ffn %lld, %lld heads (%lld KV), "
+               "%.3g parameters\n",
+               (long long)s->model.hidden, (long long)s->model.layers, (long long)s->model.ffn,
+               (long long)s->model.heads, (long long)s->model.kv_heads, (double)pc.total);
+    } else {
+        printf("%s (%.3g parameters): the budget trains it on %.3g tokens (%.2gx its "
+               "compute-optimal %.3g)\n",
+               s->model.name, (double)pc.total, tokens, tokens / (20.0 * (double)pc.total),
+               20.0 * (double)pc.total);
+    }
+    if (!have_cfg) {
+        printf("(give --gpus and --gbs for the best configuration and the days to train)\n");
+    }
     if (have_cfg) {
         const est_search_result *r = &top[0];
         printf("%s (%.3g parameters) on %lld x %s: best tp %d pp %d vpp %d cp %d dp %d mbs %lld "
@@ -142,7 +191,7 @@ int cmd_plan(int argc, char **argv)
                s->model.name, (double)pc.total, (long long)r->par.gpus, s->gpu.name, r->par.tp,
                r->par.pp, r->par.vpp, r->par.cp, r->par.dp, (long long)r->par.mbs,
                est_recompute_name(r->par.recompute), r->time.tokens_per_s, 100.0 * r->time.mfu,
-               pt.tokens, days);
+               tokens, days);
     }
     return CLI_EXIT_OK;
 }

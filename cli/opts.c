@@ -260,7 +260,9 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
         return -1;
     }
     switch (fd->target) {
-    case T_MODEL: return copy_arg(s->model_arg, sizeof s->model_arg, name, v, diag) ? -1 : 1;
+    case T_MODEL:
+        s->model_given = true;
+        return copy_arg(s->model_arg, sizeof s->model_arg, name, v, diag) ? -1 : 1;
     case T_GPU: return copy_arg(s->gpu_arg, sizeof s->gpu_arg, name, v, diag) ? -1 : 1;
     case T_CLUSTER: return copy_arg(s->cluster_arg, sizeof s->cluster_arg, name, v, diag) ? -1 : 1;
     case T_LORA_TARGETS: return parse_targets(v, &p->lora_targets, diag) ? -1 : 1;

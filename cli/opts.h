@@ -38,6 +38,7 @@ typedef struct cli_setup {
     char gpu_arg[512];     /* --gpu as given ("" = from the cluster, else h100-sxm) */
     char cluster_arg[512]; /* --cluster as given ("" = default cluster of the GPU) */
     bool json;             /* --json */
+    bool model_given;      /* --model was on the command line */
     bool gpus_given;       /* --gpus was on the command line */
     bool gbs_given;        /* --gbs was on the command line */
 } cli_setup;

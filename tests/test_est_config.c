@@ -95,8 +95,30 @@ static void test_resolve_defaults(void)
     CHECK(strstr(d.msg, "kv_heads=8") != NULL, "names kv_heads");
 }
 
+static void test_model_scaled(void)
+{
+    /* the planned shape lands within one layer of the target (a layer of a 70B-class model is
+       ~0.9B, so within 2% of 70B; ~2.5% at 7B), keeps h/L between 48 and 512, and its heads
+       divide by its KV heads (est_model_validate) */
+    const double targets[] = {7e9, 70e9, 400e9, 2e12};
+    for (int i = 0; i < 4; i++) {
+        est_model m;
+        est_diag d = {{0}, NULL, 0};
+        CHECK(est_model_scaled(targets[i], &m, &d) == EST_OK, "scaled model");
+        est_param_counts pc;
+        est_model_params(&m, &pc);
+        CHECK_REL((double)pc.total, targets[i], 0.03, "planned model size");
+        CHECK(est_model_validate(&m, NULL) == EST_OK, "planned model is valid");
+        double aspect = (double)m.hidden / (double)m.layers;
+        CHECK(aspect >= 48.0 && aspect <= 512.0, "planned aspect ratio");
+    }
+    est_model m;
+    CHECK(est_model_scaled(1e15, &m, NULL) == EST_ERANGE, "absurd size refused");
+}
+
 int main(void)
 {
+    test_model_scaled();
     test_diag_format();
     test_names();
     test_param_counts();

@@ -244,6 +244,69 @@ void est_model_params(const est_model *m, est_param_counts *out)
     out->non_embedding = out->total - out->embedding - out->lm_head;
 }
 
+static void llama_shape(est_model *m, int64_t h, int64_t layers)
+{
+    memset(m, 0, sizeof *m);
+    m->hidden = h;
+    m->layers = layers;
+    m->head_dim = 128;
+    m->heads = h / 128;
+    m->kv_heads = 8;
+    while (m->heads % m->kv_heads != 0) { /* the largest of 8, 4, 2, 1 dividing the heads */
+        m->kv_heads /= 2;
+    }
+    m->ffn = ((h * 7 / 2) + 255) / 256 * 256;
+    m->vocab = 128256;
+    m->norm = EST_NORM_RMSNORM;
+    m->act = EST_ACT_SWIGLU;
+    m->pos = EST_POS_ROPE;
+}
+
+est_status est_model_scaled(double params, est_model *out, est_diag *diag)
+{
+    if (!(params >= 1e8) || !(params <= 5e13)) {
+        return EST_FAIL(diag, EST_ERANGE, "params: %g outside the planned range 1e8..5e13",
+                        params);
+    }
+    double best_err = -1.0;
+    est_model best;
+    memset(&best, 0, sizeof best);
+    for (int64_t h = 512; h <= 65536; h += 512) {
+        est_model m;
+        llama_shape(&m, h, 1);
+        est_param_counts one;
+        est_model_params(&m, &one);
+        llama_shape(&m, h, 2);
+        est_param_counts two;
+        est_model_params(&m, &two);
+        double per_layer = (double)(two.total - one.total);
+        double base = (double)one.total - per_layer;
+        double layers = floor((params - base) / per_layer + 0.5);
+        if (layers < 2.0 || layers > 100000.0) {
+            continue;
+        }
+        /* keep near the Llama aspect of about 128 hidden units per layer (small models are
+           deeper: GPT-2 small has 64) */
+        double aspect = (double)h / layers;
+        if (aspect < 48.0 || aspect > 512.0) {
+            continue;
+        }
+        double err = fabs(base + layers * per_layer - params) / params +
+                     0.02 * fabs(log(aspect / 128.0));
+        if (best_err < 0.0 || err < best_err) {
+            best_err = err;
+            llama_shape(&best, h, (int64_t)layers);
+        }
+    }
+    if (best_err < 0.0) {
+        return EST_FAIL(diag, EST_ERANGE, "params: no Llama-style shape of %g parameters", params);
+    }
+    *out = best;
+    memcpy(out->name, "planned-llama", sizeof "planned-llama");
+    out->params_stated = 0.0;
+    return EST_OK;
+}
+
 // ---------------------------------------------------------------------------
 // validation
 

@@ -257,6 +257,12 @@ est_parallel est_parallel_default(void);
    model that est_model_validate() accepted. */
 void est_model_params(const est_model *m, est_param_counts *out);
 
+/* A Llama-3-style dense model (RMSNorm, SwiGLU with ffn = 3.5h rounded to 256, RoPE, 128-wide
+   heads, 8 KV heads (fewer where 8 does not divide the heads), untied 128,256-token vocabulary,
+   near 128 hidden units per layer as Llama 3 8B/70B/405B have) with as close to `params` total
+   parameters as whole layers allow, for planning a model that does not exist yet. EST_ERANGE outside 1e8..5e13 parameters. */
+est_status est_model_scaled(double params, est_model *out, est_diag *diag);
+
 /* Checks a model for impossible or absurd values and names the field ("model.heads: 0 must be
    positive"). Returns EST_OK, EST_EINVAL or EST_ERANGE. */
 est_status est_model_validate(const est_model *m, est_diag *diag);
