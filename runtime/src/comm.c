@@ -1,0 +1,139 @@
+/* comm.c -- timed collectives: every collective the model code issues goes through here, so each
+ * lands in its time part (tp_comm, pp_comm, dp_comm) and is excluded from compute time.
+ *
+ * In solo mode (single-GPU shard mode) the backend does local work of the same size instead, and
+ * the time charged is modelled: the ring alpha-beta model over the cluster profile
+ * (nccl-tests PERFORMANCE.md bus factors: all-reduce 2(n-1)/n, all-gather and reduce-scatter
+ * (n-1)/n; a group whose ranks span more than one node uses the inter-node link).
+ */
+#include "rt_internal.h"
+
+#include <time.h>
+
+double rt_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static rt_time_part part_of(rt_group g)
+{
+    switch (g) {
+    case RT_G_TP:
+        return RT_T_TP_COMM;
+    case RT_G_PP:
+        return RT_T_PP_COMM;
+    default:
+        return RT_T_DP_COMM;
+    }
+}
+
+/* distance in global ranks between neighbours of a group (Megatron order tp, dp, pp) */
+static int64_t group_stride(const rt_rank *r, rt_group g)
+{
+    switch (g) {
+    case RT_G_TP:
+        return 1;
+    case RT_G_DP:
+        return r->T_;
+    default:
+        return (int64_t)r->T_ * r->D_;
+    }
+}
+
+double rt_model_coll_s(const rt_rank *r, rt_group g, int kind, size_t bytes)
+{
+    const est_cluster *c = r->cfg->cluster;
+    int n = rt_group_size(r, g);
+    if (g == RT_G_EMB) {
+        n = 2;
+    }
+    if (n <= 1) {
+        return 0.0;
+    }
+    int64_t span = group_stride(r, g) * (kind == RT_COLL_P2P ? 1 : n - 1) + 1;
+    if (g == RT_G_EMB) {
+        span = group_stride(r, RT_G_PP) * (r->P_ - 1) + 1;
+    }
+    bool inter = span > c->gpus_per_node;
+    double bw = inter ? c->inter_bytes_per_s : c->intra_bytes_per_s;
+    double alpha = inter ? c->inter_latency_s : c->intra_latency_s;
+    double b = (double)bytes;
+    switch (kind) {
+    case RT_COLL_AR:
+        return 2.0 * (n - 1) / n * b / bw + 2.0 * (n - 1) * alpha;
+    case RT_COLL_RS:
+    case RT_COLL_AG:
+        return (double)(n - 1) / n * b / bw + (n - 1) * alpha;
+    default:
+        return b / bw + alpha;
+    }
+}
+
+static void charge(rt_rank *r, rt_group g, int kind, size_t bytes, double t0)
+{
+    double dt = r->be->clock(r) - t0;
+    rt_time_part p = part_of(g);
+    r->t_comm_in_op += dt;
+    if (r->solo) {
+        r->time_acc[p] += rt_model_coll_s(r, g, kind, bytes);
+        r->time_measured[p] = false;
+    } else {
+        r->time_acc[p] += dt;
+    }
+}
+
+est_status rt_c_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+                          est_diag *diag)
+{
+    if (rt_group_size(r, g) <= 1) {
+        return EST_OK;
+    }
+    double t0 = r->be->clock(r);
+    est_status st = r->be->allreduce(r, g, buf, n, op, diag);
+    charge(r, g, RT_COLL_AR, n * sizeof(float), t0);
+    return st;
+}
+
+est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count, est_diag *diag)
+{
+    int n = rt_group_size(r, g);
+    if (n <= 1) {
+        return EST_OK;
+    }
+    double t0 = r->be->clock(r);
+    est_status st = r->be->reduce_scatter(r, g, buf, count, diag);
+    charge(r, g, RT_COLL_RS, (size_t)n * count * sizeof(float), t0);
+    return st;
+}
+
+est_status rt_c_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
+                          est_diag *diag)
+{
+    int n = rt_group_size(r, g);
+    if (n <= 1) {
+        r->be->copy(r, out, in, count);
+        return EST_OK;
+    }
+    double t0 = r->be->clock(r);
+    est_status st = r->be->allgather(r, g, in, out, count, diag);
+    charge(r, g, RT_COLL_AG, (size_t)n * count * sizeof(float), t0);
+    return st;
+}
+
+est_status rt_c_send(rt_rank *r, int peer, const float *buf, size_t n, int tag, est_diag *diag)
+{
+    double t0 = r->be->clock(r);
+    est_status st = r->be->send(r, peer, buf, n, tag, diag);
+    charge(r, RT_G_PP, RT_COLL_P2P, n * sizeof(float), t0);
+    return st;
+}
+
+est_status rt_c_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag)
+{
+    double t0 = r->be->clock(r);
+    est_status st = r->be->recv(r, peer, buf, n, tag, diag);
+    charge(r, RT_G_PP, RT_COLL_P2P, n * sizeof(float), t0);
+    return st;
+}

@@ -1,0 +1,412 @@
+/* comm_local.c -- the CPU backend's collectives: R ranks are threads of one process, and every
+ * collective is exact over host buffers (all-reduce, reduce-scatter, all-gather, send/recv).
+ *
+ * Sums run over the group's ranks in rank order, so a result does not depend on thread timing
+ * (deterministic, and ZeRO-1's reduce-scatter sums exactly as ZeRO-0's all-reduce does). Sends are
+ * buffered (copied into the receiver's mailbox) and receives match (source, tag), so any schedule
+ * that NCCL would run without deadlock runs here. A failing rank calls rt_world_abort(), which
+ * wakes every waiter with an error instead of hanging.
+ * In solo mode (single-GPU shard mode) there is one rank and no world traffic: the collectives do
+ * local work of the same size (copies) and receives deliver zeros.
+ * Not here: timing (comm.c), NCCL (cuda/).
+ */
+#include "rt_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct lgroup {
+    int n;                    /* members */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int arrived;
+    unsigned gen;
+    const float **in;         /* (n) posted input pointers */
+    float **out;              /* (n) posted output pointers */
+} lgroup;
+
+typedef struct msg {
+    struct msg *next;
+    int src;                  /* global rank of the sender */
+    int tag;
+    size_t n;                 /* floats */
+    float data[];
+} msg;
+
+typedef struct mailbox {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    msg *head;
+} mailbox;
+
+struct rt_world {
+    int R, T, D, P;
+    bool solo;
+    atomic_int aborted;
+    lgroup *tpg, *dpg, *embg; /* [D*P], [T*P], [T*D] */
+    int n_tpg, n_dpg, n_embg;
+    mailbox *mbox;            /* [R] */
+};
+
+// ---------------------------------------------------------------------------
+// world
+
+static est_status lgroups_init(lgroup **out, int count, int n, est_diag *diag)
+{
+    lgroup *g = calloc((size_t)(count > 0 ? count : 1), sizeof *g);
+    if (!g) {
+        return EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation of %d groups failed", count);
+    }
+    *out = g;
+    for (int i = 0; i < count; i++) {
+        g[i].n = n;
+        pthread_mutex_init(&g[i].mu, NULL);
+        pthread_cond_init(&g[i].cv, NULL);
+        g[i].in = calloc((size_t)n, sizeof *g[i].in);
+        g[i].out = calloc((size_t)n, sizeof *g[i].out);
+        if (!g[i].in || !g[i].out) {
+            return EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation of a group failed");
+        }
+    }
+    return EST_OK;
+}
+
+static void lgroups_free(lgroup *g, int count)
+{
+    if (!g) {
+        return;
+    }
+    for (int i = 0; i < count; i++) {
+        pthread_mutex_destroy(&g[i].mu);
+        pthread_cond_destroy(&g[i].cv);
+        free(g[i].in);
+        free(g[i].out);
+    }
+    free(g);
+}
+
+est_status rt_world_create(int nranks, int tp, int dp, int pp, bool emb_group, bool solo,
+                           rt_world **out, est_diag *diag)
+{
+    *out = NULL;
+    rt_world *w = calloc(1, sizeof *w);
+    if (!w) {
+        return EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation of the world failed");
+    }
+    w->R = nranks;
+    w->T = tp;
+    w->D = dp;
+    w->P = pp;
+    w->solo = solo;
+    atomic_init(&w->aborted, 0);
+    est_status st = EST_OK;
+    if (!solo) {
+        w->n_tpg = dp * pp;
+        w->n_dpg = tp * pp;
+        w->n_embg = emb_group ? tp * dp : 0;
+        if ((st = lgroups_init(&w->tpg, w->n_tpg, tp, diag)) != EST_OK ||
+            (st = lgroups_init(&w->dpg, w->n_dpg, dp, diag)) != EST_OK ||
+            (st = lgroups_init(&w->embg, w->n_embg, 2, diag)) != EST_OK) {
+            goto fail;
+        }
+        w->mbox = calloc((size_t)nranks, sizeof *w->mbox);
+        if (!w->mbox) {
+            st = EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation of mailboxes failed");
+            goto fail;
+        }
+        for (int i = 0; i < nranks; i++) {
+            pthread_mutex_init(&w->mbox[i].mu, NULL);
+            pthread_cond_init(&w->mbox[i].cv, NULL);
+        }
+    }
+    *out = w;
+    return EST_OK;
+fail:
+    rt_world_destroy(w);
+    return st;
+}
+
+void rt_world_destroy(rt_world *w)
+{
+    if (!w) {
+        return;
+    }
+    lgroups_free(w->tpg, w->n_tpg);
+    lgroups_free(w->dpg, w->n_dpg);
+    lgroups_free(w->embg, w->n_embg);
+    if (w->mbox) {
+        for (int i = 0; i < w->R; i++) {
+            msg *m = w->mbox[i].head;
+            while (m) {
+                msg *nx = m->next;
+                free(m);
+                m = nx;
+            }
+            pthread_mutex_destroy(&w->mbox[i].mu);
+            pthread_cond_destroy(&w->mbox[i].cv);
+        }
+        free(w->mbox);
+    }
+    free(w);
+}
+
+static void wake_all(lgroup *g, int count)
+{
+    for (int i = 0; g && i < count; i++) {
+        pthread_mutex_lock(&g[i].mu);
+        pthread_cond_broadcast(&g[i].cv);
+        pthread_mutex_unlock(&g[i].mu);
+    }
+}
+
+void rt_world_abort(rt_world *w)
+{
+    if (!w) {
+        return;
+    }
+    atomic_store(&w->aborted, 1);
+    wake_all(w->tpg, w->n_tpg);
+    wake_all(w->dpg, w->n_dpg);
+    wake_all(w->embg, w->n_embg);
+    for (int i = 0; w->mbox && i < w->R; i++) {
+        pthread_mutex_lock(&w->mbox[i].mu);
+        pthread_cond_broadcast(&w->mbox[i].cv);
+        pthread_mutex_unlock(&w->mbox[i].mu);
+    }
+}
+
+void rt_world_attach(rt_world *w, rt_rank *r)
+{
+    r->world = w;
+}
+
+// ---------------------------------------------------------------------------
+// groups
+
+int rt_group_size(const rt_rank *r, rt_group g)
+{
+    switch (g) {
+    case RT_G_TP:
+        return r->T_;
+    case RT_G_DP:
+        return r->D_;
+    case RT_G_PP:
+        return r->P_;
+    case RT_G_EMB:
+        return r->P_ > 1 ? 2 : 1;
+    default:
+        return 1;
+    }
+}
+
+int rt_group_index(const rt_rank *r, rt_group g)
+{
+    switch (g) {
+    case RT_G_TP:
+        return r->tp;
+    case RT_G_DP:
+        return r->dp;
+    case RT_G_PP:
+        return r->pp;
+    case RT_G_EMB:
+        return r->pp == 0 ? 0 : 1;
+    default:
+        return 0;
+    }
+}
+
+static lgroup *group_of(rt_rank *r, rt_group g)
+{
+    rt_world *w = r->world;
+    switch (g) {
+    case RT_G_TP:
+        return &w->tpg[r->dp + w->D * r->pp];
+    case RT_G_DP:
+        return &w->dpg[r->tp + w->T * r->pp];
+    case RT_G_EMB:
+        return w->n_embg ? &w->embg[r->tp + w->T * r->dp] : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static est_status aborted(rt_rank *r, est_diag *diag)
+{
+    return EST_FAIL(diag, EST_EINVAL, "rank %d: stopped because another rank failed", r->rank);
+}
+
+/* generation barrier that gives up when the world is aborted */
+static est_status barrier(rt_rank *r, lgroup *G, est_diag *diag)
+{
+    pthread_mutex_lock(&G->mu);
+    unsigned gen = G->gen;
+    if (++G->arrived == G->n) {
+        G->arrived = 0;
+        G->gen++;
+        pthread_cond_broadcast(&G->cv);
+    } else {
+        while (gen == G->gen && !atomic_load(&r->world->aborted)) {
+            pthread_cond_wait(&G->cv, &G->mu);
+        }
+    }
+    pthread_mutex_unlock(&G->mu);
+    return atomic_load(&r->world->aborted) ? aborted(r, diag) : EST_OK;
+}
+
+// ---------------------------------------------------------------------------
+// collectives (declared in rt_internal.h through the backend table)
+
+est_status rt_local_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+                              est_diag *diag)
+{
+    int size = rt_group_size(r, g);
+    if (size == 1 || r->solo) {
+        return EST_OK; /* solo: the sum of one rank's data is its data; same bytes touched */
+    }
+    lgroup *G = group_of(r, g);
+    int me = rt_group_index(r, g);
+    G->out[me] = buf;
+    est_status st = barrier(r, G, diag);
+    if (st != EST_OK) {
+        return st;
+    }
+    size_t lo = n * (size_t)me / (size_t)size;
+    size_t hi = n * (size_t)(me + 1) / (size_t)size;
+    for (size_t k = lo; k < hi; k++) {
+        float s = G->out[0][k];
+        for (int j = 1; j < size; j++) {
+            float x = G->out[j][k];
+            s = op == RT_OP_SUM ? s + x : (x > s ? x : s);
+        }
+        for (int j = 0; j < size; j++) {
+            G->out[j][k] = s;
+        }
+    }
+    return barrier(r, G, diag);
+}
+
+est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count,
+                                   est_diag *diag)
+{
+    int size = rt_group_size(r, g);
+    if (size == 1 || r->solo) {
+        return EST_OK;
+    }
+    lgroup *G = group_of(r, g);
+    int me = rt_group_index(r, g);
+    G->out[me] = buf;
+    est_status st = barrier(r, G, diag);
+    if (st != EST_OK) {
+        return st;
+    }
+    size_t base = (size_t)me * count;
+    for (size_t k = 0; k < count; k++) {
+        float s = G->out[0][base + k];
+        for (int j = 1; j < size; j++) {
+            s += G->out[j][base + k];
+        }
+        buf[base + k] = s;
+    }
+    return barrier(r, G, diag);
+}
+
+est_status rt_local_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
+                              est_diag *diag)
+{
+    int size = rt_group_size(r, g);
+    int me = rt_group_index(r, g);
+    if (size == 1 || r->solo) {
+        for (int j = 0; j < size; j++) { /* solo: local copies of the same size */
+            if (out + (size_t)j * count != in) {
+                memmove(out + (size_t)j * count, in, count * sizeof *out);
+            }
+        }
+        return EST_OK;
+    }
+    lgroup *G = group_of(r, g);
+    G->out[me] = out;
+    est_status st = barrier(r, G, diag);
+    if (st != EST_OK) {
+        return st;
+    }
+    for (int j = 0; j < size; j++) {
+        float *dst = G->out[j] + (size_t)me * count;
+        if (dst != in) {
+            memcpy(dst, in, count * sizeof *dst);
+        }
+    }
+    return barrier(r, G, diag);
+}
+
+static int global_of_pp(const rt_rank *r, int peer_pp)
+{
+    return r->tp + r->T_ * (r->dp + r->D_ * peer_pp);
+}
+
+est_status rt_local_send(rt_rank *r, int peer, const float *buf, size_t n, int tag,
+                         est_diag *diag)
+{
+    if (r->solo) {
+        return EST_OK;
+    }
+    msg *m = malloc(sizeof *m + n * sizeof(float));
+    if (!m) {
+        return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation of a %zu-float message failed",
+                        r->rank, n);
+    }
+    m->next = NULL;
+    m->src = r->rank;
+    m->tag = tag;
+    m->n = n;
+    memcpy(m->data, buf, n * sizeof(float));
+    mailbox *mb = &r->world->mbox[global_of_pp(r, peer)];
+    pthread_mutex_lock(&mb->mu);
+    msg **pp = &mb->head;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = m;
+    pthread_cond_broadcast(&mb->cv);
+    pthread_mutex_unlock(&mb->mu);
+    return EST_OK;
+}
+
+est_status rt_local_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag)
+{
+    if (r->solo) {
+        memset(buf, 0, n * sizeof *buf);
+        return EST_OK;
+    }
+    int src = global_of_pp(r, peer);
+    mailbox *mb = &r->world->mbox[r->rank];
+    pthread_mutex_lock(&mb->mu);
+    msg *got = NULL;
+    for (;;) {
+        for (msg **pp = &mb->head; *pp; pp = &(*pp)->next) {
+            if ((*pp)->src == src && (*pp)->tag == tag) {
+                got = *pp;
+                *pp = got->next;
+                break;
+            }
+        }
+        if (got || atomic_load(&r->world->aborted)) {
+            break;
+        }
+        pthread_cond_wait(&mb->cv, &mb->mu);
+    }
+    pthread_mutex_unlock(&mb->mu);
+    if (!got) {
+        return aborted(r, diag);
+    }
+    est_status st = EST_OK;
+    if (got->n != n) {
+        st = EST_FAIL(diag, EST_EINVAL, "rank %d: message tag %d has %zu floats, expected %zu",
+                      r->rank, tag, got->n, n);
+    } else {
+        memcpy(buf, got->data, n * sizeof *buf);
+    }
+    free(got);
+    return st;
+}

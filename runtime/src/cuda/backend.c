@@ -1,0 +1,376 @@
+/* backend.c -- the CUDA backend's table (kernels from ops.cu), its memory and clock, NCCL
+ * collectives, and rt_cuda_run(): one thread per rank bound to a local GPU (nccl-tests -t
+ * convention), communicators split per group from one ncclCommInitAll world.
+ *
+ * Every call's error is turned into an est_status with the library's message (RT_CUDA / RT_NCCL,
+ * STYLE.md 3.4). Timing: clock() synchronises the rank's stream, so each phase is charged its own
+ * device time (no overlap of communication with compute is measured as hidden).
+ * Not yet: pipeline send/recv across GPUs (NCCL needs Megatron's batched
+ * send_forward_recv_backward pairing to avoid a stream deadlock in 1F1B); pp > 1 runs in
+ * single-GPU shard mode (--rank) only, and rt_cuda_run refuses it otherwise.
+ */
+#include "cuda/rt_cuda.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/cu_ops.h"
+
+#define RT_CUDA(call, diag)                                                                        \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess) {                                                                   \
+            return est_diag_set((diag), EST_ECUDA, __FILE__, __LINE__, "cuda: %s: %s", #call,      \
+                                cudaGetErrorString(e_));                                           \
+        }                                                                                          \
+    } while (0)
+
+#define RT_NCCL(call, diag)                                                                        \
+    do {                                                                                           \
+        ncclResult_t e_ = (call);                                                                  \
+        if (e_ != ncclSuccess) {                                                                   \
+            return est_diag_set((diag), EST_ENCCL, __FILE__, __LINE__, "nccl: %s: %s", #call,      \
+                                ncclGetErrorString(e_));                                           \
+        }                                                                                          \
+    } while (0)
+
+#define RT_CUBLAS(call, diag)                                                                      \
+    do {                                                                                           \
+        cublasStatus_t e_ = (call);                                                                \
+        if (e_ != CUBLAS_STATUS_SUCCESS) {                                                         \
+            return est_diag_set((diag), EST_ECUBLAS, __FILE__, __LINE__, "cublas: %s: status %d",  \
+                                #call, (int)e_);                                                   \
+        }                                                                                          \
+    } while (0)
+
+static cu_ctx *CX(rt_rank *r)
+{
+    return (cu_ctx *)r->bctx;
+}
+
+// ---------------------------------------------------------------------------
+// memory, copies, clock
+
+static void *cu_alloc(rt_rank *r, size_t bytes)
+{
+    (void)r;
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes > 0 ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError(); /* clear the sticky-free error so the OOM is an answer */
+        return NULL;
+    }
+    return p;
+}
+
+static void cu_free(rt_rank *r, void *p)
+{
+    (void)r;
+    cudaFree(p);
+}
+
+static void cu_zero(rt_rank *r, float *p, size_t n)
+{
+    cudaMemsetAsync(p, 0, n * sizeof *p, CX(r)->s);
+}
+
+static void cu_copy(rt_rank *r, float *dst, const float *src, size_t n)
+{
+    if (dst != src) {
+        cudaMemcpyAsync(dst, src, n * sizeof *dst, cudaMemcpyDeviceToDevice, CX(r)->s);
+    }
+}
+
+static void cu_to_host(rt_rank *r, void *dst, const void *src, size_t bytes)
+{
+    cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, CX(r)->s);
+    cudaStreamSynchronize(CX(r)->s);
+}
+
+static void cu_to_dev(rt_rank *r, void *dst, const void *src, size_t bytes)
+{
+    cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, CX(r)->s);
+    cudaStreamSynchronize(CX(r)->s); /* src is a reused host buffer */
+}
+
+static double cu_clock(rt_rank *r)
+{
+    cudaError_t e = cudaStreamSynchronize(CX(r)->s);
+    if (e != cudaSuccess && CX(r)->status == 0) {
+        CX(r)->status = (int)e;
+    }
+    return rt_now_s();
+}
+
+static uint64_t cu_driver_used(rt_rank *r)
+{
+    (void)r;
+    size_t free_b = 0;
+    size_t total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        return 0;
+    }
+    return (uint64_t)(total_b - free_b);
+}
+
+// ---------------------------------------------------------------------------
+// collectives
+
+static int group_nranks(rt_rank *r, rt_group g)
+{
+    return rt_group_size(r, g);
+}
+
+static est_status cu_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+                               est_diag *diag)
+{
+    if (r->solo || group_nranks(r, g) == 1) {
+        return EST_OK;
+    }
+    RT_NCCL(ncclAllReduce(buf, buf, n, ncclFloat, op == RT_OP_SUM ? ncclSum : ncclMax,
+                          CX(r)->comm[g], CX(r)->s),
+            diag);
+    return EST_OK;
+}
+
+static est_status cu_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count,
+                                    est_diag *diag)
+{
+    if (r->solo || group_nranks(r, g) == 1) {
+        return EST_OK;
+    }
+    int me = rt_group_index(r, g);
+    RT_NCCL(ncclReduceScatter(buf, buf + (size_t)me * count, count, ncclFloat, ncclSum,
+                              CX(r)->comm[g], CX(r)->s),
+            diag);
+    return EST_OK;
+}
+
+static est_status cu_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
+                               est_diag *diag)
+{
+    int n = group_nranks(r, g);
+    if (r->solo || n == 1) {
+        for (int j = 0; j < n; j++) { /* local work of the same size */
+            cu_copy(r, out + (size_t)j * count, in, count);
+        }
+        return EST_OK;
+    }
+    RT_NCCL(ncclAllGather(in, out, count, ncclFloat, CX(r)->comm[g], CX(r)->s), diag);
+    return EST_OK;
+}
+
+static est_status cu_send(rt_rank *r, int peer, const float *buf, size_t n, int tag,
+                          est_diag *diag)
+{
+    (void)tag;
+    if (r->solo) {
+        return EST_OK;
+    }
+    ncclComm_t c = peer == (r->pp + 1) % r->P_ ? CX(r)->pp_fwd : CX(r)->pp_bwd;
+    RT_NCCL(ncclSend(buf, n, ncclFloat, peer, c, CX(r)->s), diag);
+    return EST_OK;
+}
+
+static est_status cu_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag)
+{
+    (void)tag;
+    if (r->solo) {
+        cu_zero(r, buf, n);
+        return EST_OK;
+    }
+    ncclComm_t c = peer == (r->pp + r->P_ - 1) % r->P_ ? CX(r)->pp_fwd : CX(r)->pp_bwd;
+    RT_NCCL(ncclRecv(buf, n, ncclFloat, peer, c, CX(r)->s), diag);
+    return EST_OK;
+}
+
+const rt_backend rt_backend_cuda = {
+    .name = "cuda",
+    .dev_alloc = cu_alloc,
+    .dev_free = cu_free,
+    .zero = cu_zero,
+    .copy = cu_copy,
+    .to_host = cu_to_host,
+    .to_dev = cu_to_dev,
+    .clock = cu_clock,
+    .driver_used = cu_driver_used,
+    .embed_fwd = cu_embed_fwd,
+    .embed_bwd = cu_embed_bwd,
+    .pos_fwd = cu_pos_fwd,
+    .pos_bwd = cu_pos_bwd,
+    .norm_fwd = cu_norm_fwd,
+    .norm_bwd = cu_norm_bwd,
+    .matmul_fwd = cu_matmul_fwd,
+    .matmul_bwd = cu_matmul_bwd,
+    .rope = cu_rope,
+    .attn_fwd = cu_attn_fwd,
+    .attn_bwd = cu_attn_bwd,
+    .act_fwd = cu_act_fwd,
+    .act_bwd = cu_act_bwd,
+    .residual_fwd = cu_residual_fwd,
+    .bias_bwd = cu_bias_bwd,
+    .add = cu_add,
+    .ce_max = cu_ce_max,
+    .ce_partial = cu_ce_partial,
+    .ce_finish = cu_ce_finish,
+    .ce_bwd = cu_ce_bwd,
+    .adamw = cu_adamw,
+    .allreduce = cu_allreduce,
+    .reduce_scatter = cu_reduce_scatter,
+    .allgather = cu_allgather,
+    .send = cu_send,
+    .recv = cu_recv,
+};
+
+// ---------------------------------------------------------------------------
+// ranks as threads, one GPU each
+
+typedef struct cu_thread {
+    rt_rank *r;
+    void *slot;
+    void *(*main)(void *);
+    cu_ctx ctx;
+    est_status st;
+    est_diag diag;
+} cu_thread;
+
+static est_status split(ncclComm_t world, int color, int key, ncclComm_t *out, est_diag *diag)
+{
+    *out = NULL;
+    RT_NCCL(ncclCommSplit(world, color, key, out, NULL), diag);
+    return EST_OK;
+}
+
+static est_status ctx_setup(cu_thread *t)
+{
+    rt_rank *r = t->r;
+    cu_ctx *c = &t->ctx;
+    est_diag *diag = &t->diag;
+    RT_CUDA(cudaSetDevice(c->dev), diag);
+    RT_CUDA(cudaStreamCreate(&c->s), diag);
+    RT_CUBLAS(cublasCreate(&c->blas), diag);
+    RT_CUBLAS(cublasSetStream(c->blas, c->s), diag);
+    if (r->solo) {
+        return EST_OK;
+    }
+    est_status st;
+    int T = r->T_;
+    int D = r->D_;
+    int P = r->P_;
+    /* every rank calls every split in the same order (ncclCommSplit is collective) */
+    if ((st = split(c->world, r->dp + D * r->pp, r->tp, &c->comm[RT_G_TP], diag)) != EST_OK ||
+        (st = split(c->world, r->tp + T * r->pp, r->dp, &c->comm[RT_G_DP], diag)) != EST_OK ||
+        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->comm[RT_G_PP], diag)) != EST_OK ||
+        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->pp_fwd, diag)) != EST_OK ||
+        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->pp_bwd, diag)) != EST_OK) {
+        return st;
+    }
+    bool emb = r->cfg->model->tied_embeddings && P > 1 && (r->pp == 0 || r->pp == P - 1);
+    return split(c->world, emb ? r->tp + T * r->dp : NCCL_SPLIT_NOCOLOR, r->pp,
+                 &c->comm[RT_G_EMB], diag);
+}
+
+static void ctx_destroy(cu_ctx *c)
+{
+    ncclComm_t all[RT_G_COUNT + 2] = {c->comm[0], c->comm[1], c->comm[2], c->comm[3], c->pp_fwd,
+                                      c->pp_bwd};
+    for (int i = 0; i < RT_G_COUNT + 2; i++) {
+        if (all[i]) {
+            ncclCommDestroy(all[i]);
+        }
+    }
+    if (c->blas) {
+        cublasDestroy(c->blas);
+    }
+    if (c->s) {
+        cudaStreamDestroy(c->s);
+    }
+}
+
+static void *cu_thread_main(void *arg)
+{
+    cu_thread *t = arg;
+    t->r->bctx = &t->ctx;
+    t->r->be = &rt_backend_cuda;
+    t->st = ctx_setup(t);
+    if (t->st == EST_OK) {
+        t->main(t->slot);
+    }
+    ctx_destroy(&t->ctx);
+    return NULL;
+}
+
+est_status rt_cuda_run(const est_config *cfg, const rt_options *opt, int nrun, rt_rank *first,
+                       size_t slot_size, void *(*thread_main)(void *), est_diag *diag)
+{
+    int ndev = 0;
+    if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
+        return EST_FAIL(diag, EST_ECUDA, "backend: cuda found no GPU on this machine");
+    }
+    if (opt->device0 < 0 || opt->device0 + nrun > ndev) {
+        return EST_FAIL(diag, EST_EINVAL,
+                        "gpus: %d ranks from device %d need %d GPUs, this machine has %d; use "
+                        "--rank R to run one rank's share on one GPU",
+                        nrun, opt->device0, opt->device0 + nrun, ndev);
+    }
+    if (nrun > 1 && cfg->par.pp > 1) {
+        return EST_FAIL(diag, EST_EUNSUPPORTED,
+                        "pp: pipeline send/recv across GPUs is not implemented in the cuda "
+                        "backend yet; use --rank R (single-GPU shard mode)");
+    }
+    cu_thread *th = calloc((size_t)nrun, sizeof *th);
+    pthread_t *tid = calloc((size_t)nrun, sizeof *tid);
+    ncclComm_t *world = calloc((size_t)nrun, sizeof *world);
+    int *devs = calloc((size_t)nrun, sizeof *devs);
+    est_status st = EST_OK;
+    if (!th || !tid || !world || !devs) {
+        st = EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation for %d GPU threads failed", nrun);
+        goto done;
+    }
+    for (int i = 0; i < nrun; i++) {
+        devs[i] = opt->device0 + i;
+    }
+    if (!(opt->solo_rank >= 0)) {
+        ncclResult_t e = ncclCommInitAll(world, nrun, devs);
+        if (e != ncclSuccess) {
+            st = EST_FAIL(diag, EST_ENCCL, "nccl: ncclCommInitAll over %d GPUs: %s", nrun,
+                          ncclGetErrorString(e));
+            goto done;
+        }
+    }
+    int started = 0;
+    for (int i = 0; i < nrun; i++) {
+        th[i].r = (rt_rank *)((char *)first + (size_t)i * slot_size);
+        th[i].slot = th[i].r;
+        th[i].main = thread_main;
+        th[i].ctx.dev = devs[i];
+        th[i].ctx.world = world[i];
+        if (pthread_create(&tid[i], NULL, cu_thread_main, &th[i]) != 0) {
+            st = EST_FAIL(diag, EST_ENOMEM, "runtime: could not start GPU thread %d", i);
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+    }
+    for (int i = 0; i < started && st == EST_OK; i++) {
+        if (th[i].st != EST_OK) {
+            st = th[i].st;
+            if (diag) {
+                *diag = th[i].diag;
+            }
+        }
+    }
+    for (int i = 0; i < nrun; i++) {
+        if (world[i]) {
+            ncclCommDestroy(world[i]);
+        }
+    }
+done:
+    free(th);
+    free(tid);
+    free(world);
+    free(devs);
+    return st;
+}

@@ -1,0 +1,304 @@
+/* layer.c -- forward and backward of one transformer layer, the embedding and the head (final
+ * norm, vocab-parallel output layer and cross-entropy) of one rank, with Megatron's tensor and
+ * sequence parallelism spelled out: column-parallel qkv/fc read the full sequence (all-gathered
+ * under SP), row-parallel attn-out/fc-proj produce partial sums that are all-reduced (or
+ * reduce-scattered under SP) before their bias and the residual add.
+ *
+ * Shapes (llm.c style): N = B*T rows; Ns = N/t rows between ops under SP (the rank's contiguous
+ * block of rows; every op between the linears is row-wise, so any row split is a valid SP split),
+ * Ns = N otherwise. Backend-agnostic: every device op goes through r->be.
+ */
+#include "rt_internal.h"
+
+#include <stdlib.h>
+
+#define TRYS(expr)                                                                                 \
+    do {                                                                                           \
+        est_status s_ = (expr);                                                                    \
+        if (s_ != EST_OK) {                                                                        \
+            return s_;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+// ---------------------------------------------------------------------------
+// activation layout of one layer
+
+/* floats of one layer's stored activations: all of them, or only the input (full recompute) */
+size_t rt_layer_act_floats(const rt_dims *dm, bool stored_full)
+{
+    size_t Ns = (size_t)dm->Ns;
+    size_t N = (size_t)dm->N;
+    size_t C = (size_t)dm->C;
+    size_t n = rt_align(Ns * C); /* x */
+    if (!stored_full) {
+        return n;
+    }
+    size_t norm = rt_align(Ns * C) + (dm->rms ? 0 : rt_align(Ns)) + rt_align(Ns);
+    n += 2 * norm;
+    n += rt_align(N * (size_t)dm->QKV);
+    n += rt_align(N * (size_t)dm->qd);
+    n += rt_align((size_t)dm->B * (size_t)dm->nq * (size_t)dm->T);
+    if (dm->store_att) {
+        n += rt_align((size_t)dm->B * (size_t)dm->nq * (size_t)dm->T * (size_t)dm->T);
+    }
+    n += rt_align(Ns * C);
+    n += rt_align(N * (size_t)dm->Fin);
+    n += rt_align(N * (size_t)dm->F);
+    return n;
+}
+
+static float *take(float **p, size_t n)
+{
+    float *q = *p;
+    *p += rt_align(n);
+    return q;
+}
+
+/* carves a full layer's activations from base (rt_layer_act_floats(dm, true) floats) */
+void rt_lact_carve(const rt_dims *dm, float *base, rt_lact *la)
+{
+    size_t Ns = (size_t)dm->Ns;
+    size_t N = (size_t)dm->N;
+    size_t C = (size_t)dm->C;
+    float *p = base;
+    la->x = take(&p, Ns * C);
+    la->ln1 = take(&p, Ns * C);
+    la->ln1m = dm->rms ? NULL : take(&p, Ns);
+    la->ln1r = take(&p, Ns);
+    la->qkv = take(&p, N * (size_t)dm->QKV);
+    la->atty = take(&p, N * (size_t)dm->qd);
+    la->lse = take(&p, (size_t)dm->B * (size_t)dm->nq * (size_t)dm->T);
+    la->att = dm->store_att
+                  ? take(&p, (size_t)dm->B * (size_t)dm->nq * (size_t)dm->T * (size_t)dm->T)
+                  : NULL;
+    la->x2 = take(&p, Ns * C);
+    la->ln2 = take(&p, Ns * C);
+    la->ln2m = dm->rms ? NULL : take(&p, Ns);
+    la->ln2r = take(&p, Ns);
+    la->fch = take(&p, N * (size_t)dm->Fin);
+    la->fca = take(&p, N * (size_t)dm->F);
+}
+
+// ---------------------------------------------------------------------------
+// parameter access
+
+static float *P(rt_rank *r, const rt_chunk *c, int l, int k)
+{
+    if (c->toff[k] < 0) {
+        return NULL;
+    }
+    return r->buf[c->buf].p + c->lay_off + (int64_t)l * c->lay_stride + c->toff[k];
+}
+
+static float *G(rt_rank *r, const rt_chunk *c, int l, int k)
+{
+    if (c->toff[k] < 0) {
+        return NULL;
+    }
+    return r->buf[c->buf].gw + c->lay_off + (int64_t)l * c->lay_stride + c->toff[k];
+}
+
+/* reduce a row-parallel partial (N, C) in full1: all-reduce, or reduce-scatter under SP.
+   Returns the (Ns, C) result pointer. */
+static est_status reduce_partial(rt_rank *r, float **out, est_diag *diag)
+{
+    const rt_dims *dm = &r->dm;
+    if (dm->sp) {
+        TRYS(rt_c_reduce_scatter(r, RT_G_TP, r->full1, (size_t)dm->Ns * dm->C, diag));
+        *out = r->full1 + (size_t)r->tp * dm->Ns * dm->C;
+    } else {
+        TRYS(rt_c_allreduce(r, RT_G_TP, r->full1, (size_t)dm->N * dm->C, RT_OP_SUM, diag));
+        *out = r->full1;
+    }
+    return EST_OK;
+}
+
+/* full-sequence view of an (Ns, C) tensor: itself, or all-gathered into `scratch` under SP */
+static est_status gather_rows(rt_rank *r, const float *in, float *scratch, const float **out,
+                              est_diag *diag)
+{
+    const rt_dims *dm = &r->dm;
+    if (!dm->sp) {
+        *out = in;
+        return EST_OK;
+    }
+    TRYS(rt_c_allgather(r, RT_G_TP, in, scratch, (size_t)dm->Ns * dm->C, diag));
+    *out = scratch;
+    return EST_OK;
+}
+
+// ---------------------------------------------------------------------------
+// transformer layer
+
+est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, float *xout,
+                        est_diag *diag)
+{
+    const rt_backend *be = r->be;
+    const rt_dims *dm = &r->dm;
+    int N = dm->N;
+    int Ns = dm->Ns;
+    int C = dm->C;
+    const float *lnF;
+    float *red;
+    /* attention block */
+    be->norm_fwd(r, la->ln1, la->ln1m, la->ln1r, la->x, P(r, c, l, RT_LN1W), P(r, c, l, RT_LN1B),
+                 Ns, C, dm->rms);
+    TRYS(gather_rows(r, la->ln1, r->full1, &lnF, diag));
+    be->matmul_fwd(r, la->qkv, lnF, P(r, c, l, RT_QKVW), P(r, c, l, RT_QKVB), N, C, dm->QKV);
+    if (dm->rope) {
+        be->rope(r, la->qkv, dm->B, dm->T, dm->nq, dm->nkv, dm->d, false);
+    }
+    be->attn_fwd(r, la->atty, la->lse, la->att, la->qkv, dm->B, dm->T, dm->nq, dm->nkv, dm->d);
+    be->matmul_fwd(r, r->full1, la->atty, P(r, c, l, RT_AOW), NULL, N, dm->qd, C);
+    TRYS(reduce_partial(r, &red, diag));
+    be->residual_fwd(r, la->x2, la->x, red, P(r, c, l, RT_AOB), Ns, C);
+    /* MLP block */
+    be->norm_fwd(r, la->ln2, la->ln2m, la->ln2r, la->x2, P(r, c, l, RT_LN2W), P(r, c, l, RT_LN2B),
+                 Ns, C, dm->rms);
+    TRYS(gather_rows(r, la->ln2, r->full1, &lnF, diag));
+    be->matmul_fwd(r, la->fch, lnF, P(r, c, l, RT_FCW), P(r, c, l, RT_FCB), N, C, dm->Fin);
+    be->act_fwd(r, la->fca, la->fch, N, dm->F, dm->act);
+    be->matmul_fwd(r, r->full1, la->fca, P(r, c, l, RT_FPW), NULL, N, dm->F, C);
+    TRYS(reduce_partial(r, &red, diag));
+    be->residual_fwd(r, xout, la->x2, red, P(r, c, l, RT_FPB), Ns, C);
+    return EST_OK;
+}
+
+/* on entry r->dres holds d(layer output) (Ns, C); on exit d(layer input) */
+est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_diag *diag)
+{
+    const rt_backend *be = r->be;
+    const rt_dims *dm = &r->dm;
+    int N = dm->N;
+    int Ns = dm->Ns;
+    int C = dm->C;
+    const float *dyF;
+    const float *lnF;
+    float *dln;
+    /* MLP block: x3 = x2 + fcproj(act(fc(ln2(x2)))) + b */
+    if (G(r, c, l, RT_FPB)) {
+        be->bias_bwd(r, G(r, c, l, RT_FPB), r->dres, Ns, C);
+    }
+    TRYS(gather_rows(r, r->dres, r->full1, &dyF, diag));
+    be->matmul_bwd(r, r->dfca, G(r, c, l, RT_FPW), NULL, dyF, la->fca, P(r, c, l, RT_FPW), N,
+                   dm->F, C);
+    be->act_bwd(r, r->dfch, r->dfca, la->fch, N, dm->F, dm->act);
+    TRYS(gather_rows(r, la->ln2, r->full2, &lnF, diag));
+    be->matmul_bwd(r, r->full1, G(r, c, l, RT_FCW), G(r, c, l, RT_FCB), r->dfch, lnF,
+                   P(r, c, l, RT_FCW), N, C, dm->Fin);
+    TRYS(reduce_partial(r, &dln, diag));
+    be->norm_bwd(r, r->dres, G(r, c, l, RT_LN2W), G(r, c, l, RT_LN2B), dln, la->x2,
+                 P(r, c, l, RT_LN2W), la->ln2m, la->ln2r, Ns, C, dm->rms);
+    /* attention block: x2 = x + attnout(attn(qkv(ln1(x)))) + b */
+    if (G(r, c, l, RT_AOB)) {
+        be->bias_bwd(r, G(r, c, l, RT_AOB), r->dres, Ns, C);
+    }
+    TRYS(gather_rows(r, r->dres, r->full1, &dyF, diag));
+    be->matmul_bwd(r, r->datty, G(r, c, l, RT_AOW), NULL, dyF, la->atty, P(r, c, l, RT_AOW), N,
+                   dm->qd, C);
+    be->attn_bwd(r, r->dqkv, r->datty, la->qkv, la->atty, la->lse, la->att, dm->B, dm->T, dm->nq,
+                 dm->nkv, dm->d);
+    if (dm->rope) {
+        be->rope(r, r->dqkv, dm->B, dm->T, dm->nq, dm->nkv, dm->d, true);
+    }
+    TRYS(gather_rows(r, la->ln1, r->full2, &lnF, diag));
+    be->matmul_bwd(r, r->full1, G(r, c, l, RT_QKVW), G(r, c, l, RT_QKVB), r->dqkv, lnF,
+                   P(r, c, l, RT_QKVW), N, C, dm->QKV);
+    TRYS(reduce_partial(r, &dln, diag));
+    be->norm_bwd(r, r->dres, G(r, c, l, RT_LN1W), G(r, c, l, RT_LN1B), dln, la->x,
+                 P(r, c, l, RT_LN1W), la->ln1m, la->ln1r, Ns, C, dm->rms);
+    return EST_OK;
+}
+
+// ---------------------------------------------------------------------------
+// embedding: vocab-parallel lookup (all-reduce / reduce-scatter), then learned positions
+
+est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, float *x0, est_diag *diag)
+{
+    const rt_backend *be = r->be;
+    const rt_dims *dm = &r->dm;
+    const float *wte = r->buf[c->wte_buf].p + c->wte_off;
+    float *red;
+    be->embed_fwd(r, r->full1, r->tok, wte, dm->N, dm->C, dm->voff, dm->V);
+    if (r->T_ > 1) {
+        TRYS(reduce_partial(r, &red, diag));
+    } else {
+        red = r->full1;
+    }
+    be->copy(r, x0, red, (size_t)dm->Ns * dm->C);
+    if (c->wpe_off >= 0) {
+        int row0 = dm->sp ? r->tp * dm->Ns : 0;
+        be->pos_fwd(r, x0, r->buf[c->buf].p + c->wpe_off, dm->Ns, dm->T, dm->C, row0);
+    }
+    return EST_OK;
+}
+
+/* r->dres holds d(embedding output) (Ns, C) */
+est_status rt_embed_bwd(rt_rank *r, const rt_chunk *c, est_diag *diag)
+{
+    const rt_backend *be = r->be;
+    const rt_dims *dm = &r->dm;
+    const float *dF;
+    if (c->wpe_off >= 0) {
+        int row0 = dm->sp ? r->tp * dm->Ns : 0;
+        be->pos_bwd(r, r->buf[c->buf].gw + c->wpe_off, r->dres, dm->Ns, dm->T, dm->C, row0);
+    }
+    TRYS(gather_rows(r, r->dres, r->full1, &dF, diag));
+    be->embed_bwd(r, r->buf[c->wte_buf].gw + c->wte_off, dF, r->tok, dm->N, dm->C, dm->voff,
+                  dm->V);
+    return EST_OK;
+}
+
+// ---------------------------------------------------------------------------
+// head: final norm, vocab-parallel logits and cross-entropy (Megatron _VocabParallelCrossEntropy)
+
+est_status rt_head_fwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag)
+{
+    const rt_backend *be = r->be;
+    const rt_dims *dm = &r->dm;
+    rt_pbuf *b = &r->buf[c->buf];
+    const float *lnF;
+    int N = dm->N;
+    be->norm_fwd(r, a->lnf, a->lnfm, a->lnfr, a->xout, b->p + c->lnfw_off,
+                 c->lnfb_off >= 0 ? b->p + c->lnfb_off : NULL, dm->Ns, dm->C, dm->rms);
+    TRYS(gather_rows(r, a->lnf, r->full1, &lnF, diag));
+    be->matmul_fwd(r, a->logits, lnF, r->buf[c->head_buf].p + c->head_off, NULL, N, dm->C, dm->V);
+    be->ce_max(r, r->mx, a->logits, N, dm->V);
+    TRYS(rt_c_allreduce(r, RT_G_TP, r->mx, (size_t)N, RT_OP_MAX, diag));
+    be->ce_partial(r, r->stats, a->logits, r->mx, r->tgt, N, dm->V, dm->voff);
+    TRYS(rt_c_allreduce(r, RT_G_TP, r->stats, 2 * (size_t)N, RT_OP_SUM, diag));
+    be->ce_finish(r, a->logits, r->losses, r->stats, r->mx, N, dm->V);
+    be->to_host(r, r->host_losses, r->losses, (size_t)N * sizeof(float));
+    double s = 0.0;
+    for (int n = 0; n < N; n++) {
+        s += r->host_losses[n];
+    }
+    r->loss_sum += s / N;
+    return EST_OK;
+}
+
+/* leaves d(chunk output) in r->dres */
+est_status rt_head_bwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag)
+{
+    const rt_backend *be = r->be;
+    const rt_dims *dm = &r->dm;
+    rt_pbuf *b = &r->buf[c->buf];
+    const float *lnF;
+    float *dln;
+    int N = dm->N;
+    /* d(mean over the global batch) / d(logit): 1 / (N tokens * M micro-batches * dp) */
+    float scale = (float)(1.0 / ((double)N * r->M * r->D_));
+    be->ce_bwd(r, a->logits, r->tgt, N, dm->V, dm->voff, scale);
+    TRYS(gather_rows(r, a->lnf, r->full2, &lnF, diag));
+    be->matmul_bwd(r, r->full1, r->buf[c->head_buf].gw + c->head_off, NULL, a->logits, lnF,
+                   r->buf[c->head_buf].p + c->head_off, N, dm->C, dm->V);
+    if (r->T_ > 1) {
+        TRYS(reduce_partial(r, &dln, diag));
+    } else {
+        dln = r->full1;
+    }
+    be->zero(r, r->dres, (size_t)dm->Ns * dm->C);
+    be->norm_bwd(r, r->dres, b->gw + c->lnfw_off, c->lnfb_off >= 0 ? b->gw + c->lnfb_off : NULL,
+                 dln, a->xout, b->p + c->lnfw_off, a->lnfm, a->lnfr, dm->Ns, dm->C, dm->rms);
+    return EST_OK;
+}

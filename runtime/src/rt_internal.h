@@ -1,0 +1,315 @@
+/* rt_internal.h -- what the runtime's files share: the backend table (memory, kernels,
+ * collectives), the per-rank state, the model layout and the schedule.
+ *
+ * The model and step code (model.c, layer.c, step.c) is written once against rt_backend; the CPU
+ * backend (cpu/kernels.c + comm_local.c) is the specification, the CUDA backend (cuda/) provides
+ * the same entry points with cuBLAS kernels and NCCL. All tensors are fp32 on the CPU backend.
+ */
+#ifndef LLMCAL_RT_INTERNAL_H
+#define LLMCAL_RT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "est/config.h"
+#include "est/memory.h"
+#include "est/status.h"
+#include "rt/rt.h"
+
+#define RT_ALIGN_FLOATS 64 /* 256-byte alignment of every carved sub-buffer */
+#define RT_MAX_CHUNKS 64   /* virtual stages per rank (vpp) */
+
+typedef struct rt_rank rt_rank;
+typedef struct rt_world rt_world;
+
+typedef enum rt_group { RT_G_TP = 0, RT_G_DP, RT_G_PP, RT_G_EMB, RT_G_COUNT } rt_group;
+typedef enum rt_redop { RT_OP_SUM = 0, RT_OP_MAX } rt_redop;
+typedef enum rt_actkind { RT_ACT_GELU = 0, RT_ACT_SWIGLU } rt_actkind;
+
+// ---------------------------------------------------------------------------
+// backend table: every device operation the model code uses
+
+typedef struct rt_backend {
+    const char *name;
+    /* memory: raw device allocation (NULL on failure); accounting is alloc.c's */
+    void *(*dev_alloc)(rt_rank *r, size_t bytes);
+    void (*dev_free)(rt_rank *r, void *p);
+    void (*zero)(rt_rank *r, float *p, size_t n);
+    void (*copy)(rt_rank *r, float *dst, const float *src, size_t n);
+    void (*to_host)(rt_rank *r, void *dst, const void *src, size_t bytes);
+    void (*to_dev)(rt_rank *r, void *dst, const void *src, size_t bytes);
+    double (*clock)(rt_rank *r); /* seconds; waits for queued device work first */
+    uint64_t (*driver_used)(rt_rank *r); /* bytes in use as the driver reports; NULL = n/a */
+    /* kernels (llm.c shapes): N rows, C channels, OC outputs */
+    void (*embed_fwd)(rt_rank *r, float *out, const int *tok, const float *wte, int N, int C,
+                      int voff, int V);
+    void (*embed_bwd)(rt_rank *r, float *dwte, const float *dout, const int *tok, int N, int C,
+                      int voff, int V);
+    void (*pos_fwd)(rt_rank *r, float *out, const float *wpe, int N, int T, int C, int row0);
+    void (*pos_bwd)(rt_rank *r, float *dwpe, const float *dout, int N, int T, int C, int row0);
+    void (*norm_fwd)(rt_rank *r, float *out, float *mean, float *rstd, const float *inp,
+                     const float *w, const float *b, int N, int C, bool rms);
+    void (*norm_bwd)(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
+                     const float *inp, const float *w, const float *mean, const float *rstd, int N,
+                     int C, bool rms);
+    void (*matmul_fwd)(rt_rank *r, float *out, const float *inp, const float *w,
+                       const float *bias, int N, int C, int OC);
+    void (*matmul_bwd)(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
+                       const float *inp, const float *w, int N, int C, int OC);
+    void (*rope)(rt_rank *r, float *qkv, int B, int T, int nq, int nkv, int d, bool inverse);
+    void (*attn_fwd)(rt_rank *r, float *out, float *lse, float *att, const float *qkv, int B,
+                     int T, int nq, int nkv, int d);
+    void (*attn_bwd)(rt_rank *r, float *dqkv, const float *dout, const float *qkv,
+                     const float *out, const float *lse, const float *att, int B, int T, int nq,
+                     int nkv, int d);
+    void (*act_fwd)(rt_rank *r, float *out, const float *inp, int N, int F, rt_actkind k);
+    void (*act_bwd)(rt_rank *r, float *dinp, const float *dout, const float *inp, int N, int F,
+                    rt_actkind k);
+    void (*residual_fwd)(rt_rank *r, float *out, const float *a, const float *b,
+                         const float *bias, int N, int C);
+    void (*bias_bwd)(rt_rank *r, float *db, const float *dout, int N, int C);
+    void (*add)(rt_rank *r, float *dst, const float *src, size_t n);
+    void (*ce_max)(rt_rank *r, float *mx, const float *logits, int N, int V);
+    void (*ce_partial)(rt_rank *r, float *stats, const float *logits, const float *mx,
+                       const int *tgt, int N, int V, int voff);
+    void (*ce_finish)(rt_rank *r, float *probs, float *losses, const float *stats,
+                      const float *mx, int N, int V);
+    void (*ce_bwd)(rt_rank *r, float *dlogits, const int *tgt, int N, int V, int voff,
+                   float scale);
+    void (*adamw)(rt_rank *r, float *p, const float *g, float *m, float *v, size_t n, float lr,
+                  float b1, float b2, float eps, float wd, int t);
+    /* collectives over a group of ranks; in place where noted */
+    est_status (*allreduce)(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+                            est_diag *diag);
+    /* reduce_scatter: buf holds size*count; the sum of this rank's part lands at
+       buf + idx*count (idx = this rank's index in the group) */
+    est_status (*reduce_scatter)(rt_rank *r, rt_group g, float *buf, size_t count,
+                                 est_diag *diag);
+    /* allgather: out receives size*count; `in` may be out + idx*count */
+    est_status (*allgather)(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
+                            est_diag *diag);
+    est_status (*send)(rt_rank *r, int peer_pp, const float *buf, size_t n, int tag,
+                       est_diag *diag);
+    est_status (*recv)(rt_rank *r, int peer_pp, float *buf, size_t n, int tag, est_diag *diag);
+} rt_backend;
+
+extern const rt_backend rt_backend_cpu;
+
+// ---------------------------------------------------------------------------
+// model layout
+
+/* tensors of one transformer layer, in buffer order */
+enum {
+    RT_LN1W = 0, RT_LN1B, RT_QKVW, RT_QKVB, RT_AOW, RT_AOB, RT_LN2W, RT_LN2B, RT_FCW, RT_FCB,
+    RT_FPW, RT_FPB, RT_LT_COUNT
+};
+/* tensors outside the layers */
+enum { RT_WTE = RT_LT_COUNT, RT_WPE, RT_LNFW, RT_LNFB, RT_HEAD, RT_TK_COUNT };
+
+/* how a local (TP-sharded) tensor maps into its canonical TP=1 tensor: rows in up to 3 parts
+ * (q/k/v, gate/up), each part row-sharded when lrow < crow; columns sharded when lcol < ccol */
+typedef struct rt_tdesc {
+    int nparts;
+    int64_t crow[3], lrow[3];
+    int64_t ccol, lcol;
+} rt_tdesc;
+
+typedef struct rt_tensor {
+    int kind;          /* RT_LN1W.. or RT_WTE.. */
+    int layer;         /* global layer, -1 outside layers */
+    int64_t off;       /* offset in its buffer (floats) */
+    int64_t n;         /* local elements */
+    int64_t canon_off; /* offset of the canonical tensor in the canonical layout */
+    rt_tdesc desc;
+    bool tp_repl;      /* replicated over TP: its gradient is TP-summed under SP */
+    bool writer;       /* this rank writes it to canonical outputs (one writer per element) */
+} rt_tensor;
+
+/* a flat parameter buffer and its DP shard (ZeRO) */
+typedef struct rt_pbuf {
+    int64_t n;         /* floats, padded to a multiple of dp */
+    int64_t lo, hi;    /* range of grads/optimizer states this rank holds */
+    float *p;          /* (n) parameters */
+    float *g;          /* (n) gradients (ZeRO 0/1) or (hi-lo) shard accumulator (ZeRO-2) */
+    float *gw;         /* (n) gradients being written by backward (= g unless ZeRO-2) */
+    float *m, *v;      /* (hi-lo) AdamW moments */
+    rt_tensor *t;      /* tensors, nt of them (owned) */
+    int nt;
+    bool is_wte;       /* the tied embedding copy shared by first and last stage (EMB group) */
+} rt_pbuf;
+
+typedef struct rt_chunk {
+    int vstage;              /* virtual pipeline stage 0..pp*vpp-1 */
+    int layer0, nl;          /* first global layer, layers */
+    bool first, last;        /* holds the embedding / the head */
+    int buf;                 /* its parameter buffer */
+    int64_t lay_off;         /* offset of layer 0 in buf */
+    int64_t lay_stride;      /* floats per layer */
+    int64_t toff[RT_LT_COUNT]; /* offset of each tensor inside a layer, -1 = absent */
+    int wte_buf; int64_t wte_off;   /* embedding table (first) / tied head (last) */
+    int64_t wpe_off, lnfw_off, lnfb_off; /* -1 = absent */
+    int head_buf; int64_t head_off; /* output projection (last) */
+} rt_chunk;
+
+/* local (per-rank) shapes */
+typedef struct rt_dims {
+    int B, T, N, Ns;   /* micro-batch, sequence, rows B*T, rows held between ops (N/t under SP) */
+    int C;             /* hidden */
+    int nq, nkv, d;    /* local query heads, local kv heads, head dim */
+    int qd, kvd, QKV;  /* nq*d, nkv*d, qd + 2*kvd */
+    int F, Fin;        /* local ffn, local fc outputs (2F when gated) */
+    int V, voff;       /* local vocab rows and their first canonical row */
+    int maxpos;        /* learned positions (0 with RoPE) */
+    bool rms, rope, gated, sp, store_att;
+    rt_actkind act;
+} rt_dims;
+
+/* pointers into one layer's stored activations */
+typedef struct rt_lact {
+    float *x;          /* (Ns, C) layer input */
+    float *ln1, *ln1m, *ln1r; /* (Ns, C), (Ns), (Ns) */
+    float *qkv;        /* (N, QKV) after RoPE */
+    float *atty;       /* (N, qd) */
+    float *lse;        /* (B, nq, T) */
+    float *att;        /* (B, nq, T, T) or NULL */
+    float *x2;         /* (Ns, C) after attention residual */
+    float *ln2, *ln2m, *ln2r;
+    float *fch;        /* (N, Fin) */
+    float *fca;        /* (N, F) */
+} rt_lact;
+
+typedef struct rt_act {  /* activations of one (chunk, micro-batch), one slab */
+    float *slab;
+    size_t bytes;
+    float *xout;         /* (Ns, C) chunk output (kept in the slab on the last chunk) */
+    float *lnf, *lnfm, *lnfr; /* head (last chunk) */
+    float *logits;       /* (N, V) logits -> probs -> dlogits; separate slab, group logits */
+    size_t logits_bytes;
+} rt_act;
+
+typedef struct rt_sched_op {
+    bool fwd;
+    int mb;
+    int chunk;
+} rt_sched_op;
+
+// ---------------------------------------------------------------------------
+// rank
+
+struct rt_rank {
+    const rt_backend *be;
+    rt_world *world;
+    void *bctx;                   /* backend's per-rank context (CUDA handles) */
+    const est_config *cfg;
+    const rt_options *opt;
+    int rank, tp, dp, pp;         /* global rank and coordinates */
+    int T_, D_, P_, V_;           /* tp, dp, pp, vpp sizes */
+    int M;                        /* micro-batches per step */
+    bool solo;
+    rt_dims dm;
+    int nchunks;
+    rt_chunk chunk[RT_MAX_CHUNKS];
+    int nbuf;
+    rt_pbuf buf[RT_MAX_CHUNKS + 1];
+    /* memory accounting */
+    uint64_t cur[EST_MEM_GROUP_COUNT], cur_total, peak_total;
+    uint64_t at_peak[EST_MEM_GROUP_COUNT], gpeak[EST_MEM_GROUP_COUNT];
+    uint64_t driver_used;
+    bool oom;
+    /* scratch (allocated once) */
+    float *full1, *full2;         /* (N, C) gathers and partial sums */
+    float *dres;                  /* (Ns, C) residual-stream gradient */
+    float *dqkv, *datty, *dfch, *dfca;
+    float *mx, *stats;            /* (N), (2N) cross-entropy */
+    float *losses;                /* (N) */
+    int *tok, *tgt;               /* (N) device ints */
+    float *recomp;                /* one layer's activations (full recompute) */
+    size_t scratch_bytes[EST_MEM_GROUP_COUNT];
+    void *scratch_slab[EST_MEM_GROUP_COUNT];
+    size_t recomp_floats;         /* floats of recomp (0 without full recompute) */
+    rt_act *acts;                 /* [nchunks * M] */
+    rt_sched_op *ops;
+    int nops;
+    /* step state */
+    int step;
+    double loss_sum;              /* this step, last stage, tp rank 0 */
+    double t_comm_in_op;          /* communication time inside the current F/B op */
+    double time_acc[RT_T_COUNT];
+    bool time_measured[RT_T_COUNT];
+    float *host_losses;           /* (N) host copy */
+    int *host_tok;                /* (2N) host ints: tokens, targets */
+    double *loss_per_step;        /* [steps] host; this rank's contribution */
+    int timed_steps;
+};
+
+// ---------------------------------------------------------------------------
+// functions shared between files
+
+/* alloc.c: accounted allocation; on failure fills diag with what/bytes/in use/capacity */
+est_status rt_alloc(rt_rank *r, est_mem_group g, size_t bytes, const char *what, void **out,
+                    est_diag *diag);
+void rt_free(rt_rank *r, est_mem_group g, void *p, size_t bytes);
+size_t rt_align(size_t nfloats);
+
+/* sched.c */
+int rt_sched_count(int pp, int vpp, int m);
+est_status rt_sched_build(int pp, int vpp, int rank, int m, rt_sched_op *ops, int cap,
+                          est_diag *diag);
+
+/* model.c */
+void rt_dims_init(rt_rank *r);
+est_status rt_model_layout(rt_rank *r, est_diag *diag);
+void rt_model_free(rt_rank *r);
+int64_t rt_canon_index(const rt_tdesc *d, int tp_rank, int64_t li);
+float rt_init_value(int kind, int64_t canon_global, int layers, uint64_t seed);
+void rt_canonical_offsets(const est_model *m, int64_t *off /* [RT_TK_COUNT] */,
+                          int64_t *layer_size);
+
+/* layer.c */
+size_t rt_layer_act_floats(const rt_dims *dm, bool stored_full);
+void rt_lact_carve(const rt_dims *dm, float *base, rt_lact *la);
+est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, float *xout,
+                        est_diag *diag);
+est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_diag *diag);
+est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, float *x0, est_diag *diag);
+est_status rt_embed_bwd(rt_rank *r, const rt_chunk *c, est_diag *diag);
+est_status rt_head_fwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag);
+est_status rt_head_bwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag);
+
+/* step.c */
+est_status rt_rank_setup(rt_rank *r, est_diag *diag);
+est_status rt_rank_train(rt_rank *r, est_diag *diag);
+void rt_rank_teardown(rt_rank *r);
+
+/* comm.c: timed collectives (measured, or modelled in solo mode); kinds for the model */
+enum { RT_COLL_AR = 0, RT_COLL_RS, RT_COLL_AG, RT_COLL_P2P };
+est_status rt_c_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+                          est_diag *diag);
+est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count, est_diag *diag);
+est_status rt_c_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
+                          est_diag *diag);
+est_status rt_c_send(rt_rank *r, int peer, const float *buf, size_t n, int tag, est_diag *diag);
+est_status rt_c_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag);
+int rt_group_size(const rt_rank *r, rt_group g);
+int rt_group_index(const rt_rank *r, rt_group g);
+double rt_now_s(void);
+double rt_model_coll_s(const rt_rank *r, rt_group g, int kind, size_t bytes);
+
+/* comm_local.c: the in-process world of the CPU backend */
+est_status rt_world_create(int nranks, int tp, int dp, int pp, bool emb_group, bool solo,
+                           rt_world **out, est_diag *diag);
+void rt_world_destroy(rt_world *w);
+void rt_world_abort(rt_world *w);
+void rt_world_attach(rt_world *w, rt_rank *r);
+est_status rt_local_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+                              est_diag *diag);
+est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count,
+                                   est_diag *diag);
+est_status rt_local_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
+                              est_diag *diag);
+est_status rt_local_send(rt_rank *r, int peer, const float *buf, size_t n, int tag,
+                         est_diag *diag);
+est_status rt_local_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag);
+
+#endif /* LLMCAL_RT_INTERNAL_H */

@@ -1,0 +1,498 @@
+/* step.c -- one rank's training step: run the pipeline schedule (forward and backward passes of
+ * its chunks, with send/recv between stages), then reduce gradients (DP all-reduce, or ZeRO
+ * reduce-scatter; SP's replicated-parameter TP all-reduce; the tied-embedding sync between the
+ * first and last stage), AdamW on the held shard, and the ZeRO parameter all-gather.
+ *
+ * Memory: parameter buffers at setup (model.c); per rank scratch once; per (chunk, micro-batch)
+ * one activation slab allocated by its forward and freed by its backward, so the high-water mark
+ * follows the schedule's micro-batches in flight. ZeRO-2 keeps only the gradient shard; a chunk's
+ * full gradient exists only during one backward pass (reduce-scattered right after).
+ * Timing: compute of an F/B op excludes the communication inside it (comm.c charges that).
+ */
+#include "rt_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRYS(expr)                                                                                 \
+    do {                                                                                           \
+        est_status s_ = (expr);                                                                    \
+        if (s_ != EST_OK) {                                                                        \
+            return s_;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+// ---------------------------------------------------------------------------
+// data: token of sequence `seq` at position `pos` is a hash (same for every layout)
+
+static int token_at(uint64_t seed, int64_t seq, int64_t pos, int64_t T, int64_t vocab)
+{
+    uint64_t x = (seed ^ 0xA5A5A5A5ull) + (uint64_t)(seq * (T + 1) + pos) * 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return (int)(x % (uint64_t)vocab);
+}
+
+/* tokens and next-token targets of micro-batch mb of this DP rank in the current step */
+static void load_batch(rt_rank *r, int mb)
+{
+    const rt_dims *dm = &r->dm;
+    int64_t gbs = r->cfg->par.gbs;
+    int64_t v = r->cfg->model->vocab;
+    for (int b = 0; b < dm->B; b++) {
+        int64_t seq = (int64_t)r->step * gbs + (int64_t)r->dp * r->M * dm->B +
+                      (int64_t)mb * dm->B + b;
+        for (int t = 0; t < dm->T; t++) {
+            r->host_tok[b * dm->T + t] = token_at(r->opt->seed, seq, t, dm->T, v);
+            r->host_tok[dm->N + b * dm->T + t] = token_at(r->opt->seed, seq, t + 1, dm->T, v);
+        }
+    }
+    r->be->to_dev(r, r->tok, r->host_tok, (size_t)dm->N * sizeof(int));
+    r->be->to_dev(r, r->tgt, r->host_tok + dm->N, (size_t)dm->N * sizeof(int));
+}
+
+// ---------------------------------------------------------------------------
+// activation slabs
+
+static bool recomputed(const rt_rank *r, int l)
+{
+    const est_parallel *p = &r->cfg->par;
+    if (p->recompute != EST_RECOMPUTE_FULL) {
+        return false;
+    }
+    return p->recompute_layers <= 0 || l < p->recompute_layers;
+}
+
+static size_t slab_floats(const rt_rank *r, const rt_chunk *c)
+{
+    const rt_dims *dm = &r->dm;
+    size_t n = 0;
+    for (int l = 0; l < c->nl; l++) {
+        n += rt_layer_act_floats(dm, !recomputed(r, l));
+    }
+    if (c->last) {
+        size_t Ns = (size_t)dm->Ns;
+        n += 2 * rt_align(Ns * (size_t)dm->C) + (dm->rms ? 0 : rt_align(Ns)) + rt_align(Ns);
+    }
+    return n;
+}
+
+/* pointers of layer l of chunk c in slab a (recomputed layers point into r->recomp) */
+static void lact_get(rt_rank *r, const rt_chunk *c, rt_act *a, int l, rt_lact *la)
+{
+    (void)c;
+    float *p = a->slab;
+    for (int j = 0; j < l; j++) {
+        p += rt_layer_act_floats(&r->dm, !recomputed(r, j));
+    }
+    if (recomputed(r, l)) {
+        rt_lact_carve(&r->dm, r->recomp, la);
+        la->x = p;
+    } else {
+        rt_lact_carve(&r->dm, p, la);
+    }
+}
+
+static void head_carve(rt_rank *r, const rt_chunk *c, rt_act *a)
+{
+    const rt_dims *dm = &r->dm;
+    float *p = a->slab;
+    for (int j = 0; j < c->nl; j++) {
+        p += rt_layer_act_floats(dm, !recomputed(r, j));
+    }
+    size_t Ns = (size_t)dm->Ns;
+    a->xout = p;
+    p += rt_align(Ns * (size_t)dm->C);
+    a->lnf = p;
+    p += rt_align(Ns * (size_t)dm->C);
+    a->lnfm = dm->rms ? NULL : p;
+    p += dm->rms ? 0 : rt_align(Ns);
+    a->lnfr = p;
+}
+
+static int tag_of(const rt_rank *r, bool fwd, int mb, int vstage)
+{
+    return ((mb * r->P_ * r->V_) + vstage) * 2 + (fwd ? 0 : 1);
+}
+
+// ---------------------------------------------------------------------------
+// forward and backward passes of one (chunk, micro-batch)
+
+static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
+{
+    const rt_chunk *c = &r->chunk[ci];
+    rt_act *a = &r->acts[ci * r->M + mb];
+    const rt_dims *dm = &r->dm;
+    size_t xs = (size_t)dm->Ns * dm->C;
+    char what[96];
+    snprintf(what, sizeof what, "activations of chunk %d, micro-batch %d", ci, mb);
+    a->bytes = slab_floats(r, c) * sizeof(float);
+    TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, a->bytes, what, (void **)&a->slab, diag));
+    if (c->last) {
+        head_carve(r, c, a);
+    } else {
+        TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, xs * sizeof(float), "pipeline output",
+                      (void **)&a->xout, diag));
+    }
+    if (c->first || c->last) {
+        load_batch(r, mb);
+    }
+    rt_lact la;
+    lact_get(r, c, a, 0, &la);
+    if (c->first) {
+        TRYS(rt_embed_fwd(r, c, la.x, diag));
+    } else {
+        TRYS(rt_c_recv(r, (c->vstage - 1) % r->P_, la.x, xs, tag_of(r, true, mb, c->vstage),
+                       diag));
+    }
+    for (int l = 0; l < c->nl; l++) {
+        rt_lact nx;
+        float *out = a->xout;
+        if (l + 1 < c->nl) {
+            lact_get(r, c, a, l + 1, &nx);
+            out = nx.x;
+        }
+        lact_get(r, c, a, l, &la);
+        TRYS(rt_layer_fwd(r, c, l, &la, out, diag));
+    }
+    if (c->last) {
+        a->logits_bytes = (size_t)dm->N * dm->V * sizeof(float);
+        TRYS(rt_alloc(r, EST_MEM_LOGITS, a->logits_bytes, "logits", (void **)&a->logits, diag));
+        TRYS(rt_head_fwd(r, c, a, diag));
+    } else {
+        TRYS(rt_c_send(r, (c->vstage + 1) % r->P_, a->xout, xs,
+                       tag_of(r, true, mb, c->vstage + 1), diag));
+        rt_free(r, EST_MEM_ACTIVATIONS, a->xout, xs * sizeof(float));
+        a->xout = NULL;
+    }
+    return EST_OK;
+}
+
+/* buffers a chunk's backward writes gradients to */
+static int chunk_bufs(const rt_chunk *c, int *ids)
+{
+    int n = 0;
+    ids[n++] = c->buf;
+    if (c->first && c->wte_buf != c->buf) {
+        ids[n++] = c->wte_buf;
+    }
+    if (c->last && c->head_buf != c->buf && (n < 2 || ids[1] != c->head_buf)) {
+        ids[n++] = c->head_buf;
+    }
+    return n;
+}
+
+static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
+{
+    const rt_chunk *c = &r->chunk[ci];
+    rt_act *a = &r->acts[ci * r->M + mb];
+    const rt_dims *dm = &r->dm;
+    size_t xs = (size_t)dm->Ns * dm->C;
+    bool zero2 = r->cfg->par.zero >= 2;
+    int ids[3];
+    int nb = chunk_bufs(c, ids);
+    if (zero2) {
+        for (int i = 0; i < nb; i++) {
+            rt_pbuf *b = &r->buf[ids[i]];
+            TRYS(rt_alloc(r, EST_MEM_GRADIENTS, (size_t)b->n * sizeof(float),
+                          "gradients (ZeRO-2 bucket)", (void **)&b->gw, diag));
+            r->be->zero(r, b->gw, (size_t)b->n);
+        }
+    }
+    if (c->first || c->last) {
+        load_batch(r, mb);
+    }
+    if (c->last) {
+        TRYS(rt_head_bwd(r, c, a, diag));
+        rt_free(r, EST_MEM_LOGITS, a->logits, a->logits_bytes);
+        a->logits = NULL;
+    } else {
+        TRYS(rt_c_recv(r, (c->vstage + 1) % r->P_, r->dres, xs, tag_of(r, false, mb, c->vstage),
+                       diag));
+    }
+    for (int l = c->nl - 1; l >= 0; l--) {
+        rt_lact la;
+        lact_get(r, c, a, l, &la);
+        if (recomputed(r, l)) {
+            float *tmp = r->recomp + r->recomp_floats - rt_align(xs);
+            TRYS(rt_layer_fwd(r, c, l, &la, tmp, diag));
+        }
+        TRYS(rt_layer_bwd(r, c, l, &la, diag));
+    }
+    if (c->first) {
+        TRYS(rt_embed_bwd(r, c, diag));
+    } else {
+        TRYS(rt_c_send(r, (c->vstage - 1 + r->P_) % r->P_, r->dres, xs,
+                       tag_of(r, false, mb, c->vstage - 1), diag));
+    }
+    rt_free(r, EST_MEM_ACTIVATIONS, a->slab, a->bytes);
+    a->slab = NULL;
+    if (zero2) {
+        for (int i = 0; i < nb; i++) {
+            rt_pbuf *b = &r->buf[ids[i]];
+            size_t part = (size_t)(b->n / r->D_);
+            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->gw, part, diag));
+            r->be->add(r, b->g, b->gw + (size_t)r->dp * part, part);
+            rt_free(r, EST_MEM_GRADIENTS, b->gw, (size_t)b->n * sizeof(float));
+            b->gw = NULL;
+        }
+    }
+    return EST_OK;
+}
+
+// ---------------------------------------------------------------------------
+// gradient reduction, optimizer, capture
+
+/* held gradients of b, indexed from b->lo */
+static float *held_grads(const rt_rank *r, rt_pbuf *b)
+{
+    return r->cfg->par.zero >= 2 ? b->g : b->g + b->lo;
+}
+
+static est_status reduce_grads(rt_rank *r, est_diag *diag)
+{
+    int zero = r->cfg->par.zero;
+    for (int i = 0; i < r->nbuf; i++) {
+        rt_pbuf *b = &r->buf[i];
+        if (zero == 0) {
+            TRYS(rt_c_allreduce(r, RT_G_DP, b->g, (size_t)b->n, RT_OP_SUM, diag));
+        } else if (zero == 1) {
+            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->g, (size_t)(b->n / r->D_), diag));
+        }
+        float *gh = held_grads(r, b);
+        if (r->dm.sp) { /* Megatron allreduce_layernorm_grads: SP-replicated params */
+            for (int k = 0; k < b->nt; k++) {
+                const rt_tensor *t = &b->t[k];
+                int64_t s = t->off > b->lo ? t->off : b->lo;
+                int64_t e = t->off + t->n < b->hi ? t->off + t->n : b->hi;
+                if (t->tp_repl && e > s) {
+                    TRYS(rt_c_allreduce(r, RT_G_TP, gh + (s - b->lo), (size_t)(e - s), RT_OP_SUM,
+                                        diag));
+                }
+            }
+        }
+        if (b->is_wte) { /* Megatron _allreduce_word_embedding_grads */
+            TRYS(rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_OP_SUM, diag));
+        }
+    }
+    return EST_OK;
+}
+
+static void capture(rt_rank *r, rt_pbuf *b, const float *dev, int64_t lo, int64_t hi,
+                    float *outv, est_status *st)
+{
+    float *host = malloc((size_t)(hi - lo) * sizeof *host + 1);
+    if (!host) {
+        *st = EST_ENOMEM;
+        return;
+    }
+    r->be->to_host(r, host, dev, (size_t)(hi - lo) * sizeof *host);
+    for (int k = 0; k < b->nt; k++) {
+        const rt_tensor *t = &b->t[k];
+        if (!t->writer) {
+            continue;
+        }
+        for (int64_t i = 0; i < t->n; i++) {
+            int64_t at = t->off + i;
+            if (at >= lo && at < hi) {
+                outv[t->canon_off + rt_canon_index(&t->desc, r->tp, i)] = host[at - lo];
+            }
+        }
+    }
+    free(host);
+}
+
+static est_status optimizer(rt_rank *r, bool last_step, est_diag *diag)
+{
+    const rt_options *o = r->opt;
+    int zero = r->cfg->par.zero;
+    est_status cst = EST_OK;
+    for (int i = 0; i < r->nbuf; i++) {
+        rt_pbuf *b = &r->buf[i];
+        float *gh = held_grads(r, b);
+        if (last_step && o->grads_out && !r->solo && (zero > 0 || r->dp == 0)) {
+            capture(r, b, gh, b->lo, b->hi, o->grads_out, &cst);
+        }
+        double t0 = r->be->clock(r);
+        r->be->adamw(r, b->p + b->lo, gh, b->m, b->v, (size_t)(b->hi - b->lo), (float)o->lr,
+                     (float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay,
+                     r->step + 1);
+        r->time_acc[RT_T_OPTIMIZER] += r->be->clock(r) - t0;
+        if (zero >= 1) {
+            TRYS(rt_c_allgather(r, RT_G_DP, b->p + b->lo, b->p, (size_t)(b->n / r->D_), diag));
+        }
+        if (zero >= 2) {
+            r->be->zero(r, b->g, (size_t)(b->hi - b->lo));
+        } else {
+            r->be->zero(r, b->g, (size_t)b->n);
+        }
+        if (last_step && o->params_out && !r->solo && r->dp == 0) {
+            capture(r, b, b->p, 0, b->n, o->params_out, &cst);
+        }
+    }
+    if (cst != EST_OK) {
+        return EST_FAIL(diag, cst, "rank %d: host allocation for a capture failed", r->rank);
+    }
+    return EST_OK;
+}
+
+// ---------------------------------------------------------------------------
+// setup, train, teardown
+
+static est_status alloc_scratch(rt_rank *r, est_diag *diag)
+{
+    const rt_dims *dm = &r->dm;
+    size_t N = (size_t)dm->N;
+    size_t C = (size_t)dm->C;
+    bool last = r->chunk[r->nchunks - 1].last;
+    size_t n_comm = 2 * rt_align(N * C);
+    size_t n_logit = last ? rt_align(N) + rt_align(2 * N) + rt_align(N) : 0;
+    size_t n_ws = rt_align((size_t)dm->Ns * C) + rt_align(N * (size_t)dm->QKV) +
+                  rt_align(N * (size_t)dm->qd) + rt_align(N * (size_t)dm->Fin) +
+                  rt_align(N * (size_t)dm->F) + 2 * rt_align(N); /* + tokens, targets */
+    r->recomp_floats = 0;
+    if (r->cfg->par.recompute == EST_RECOMPUTE_FULL) {
+        r->recomp_floats = rt_layer_act_floats(dm, true) + rt_align((size_t)dm->Ns * C);
+    }
+    size_t want[EST_MEM_GROUP_COUNT] = {0};
+    want[EST_MEM_COMM] = n_comm;
+    want[EST_MEM_LOGITS] = n_logit;
+    want[EST_MEM_WORKSPACE] = n_ws;
+    want[EST_MEM_ACTIVATIONS] = r->recomp_floats;
+    const char *names[EST_MEM_GROUP_COUNT] = {0};
+    names[EST_MEM_COMM] = "TP gather/partial-sum buffers";
+    names[EST_MEM_LOGITS] = "cross-entropy buffers";
+    names[EST_MEM_WORKSPACE] = "backward workspace";
+    names[EST_MEM_ACTIVATIONS] = "full-recompute layer buffer";
+    for (int g = 0; g < EST_MEM_GROUP_COUNT; g++) {
+        if (want[g] == 0) {
+            continue;
+        }
+        r->scratch_bytes[g] = want[g] * sizeof(float);
+        TRYS(rt_alloc(r, (est_mem_group)g, r->scratch_bytes[g], names[g], &r->scratch_slab[g],
+                      diag));
+    }
+    float *p = r->scratch_slab[EST_MEM_COMM];
+    r->full1 = p;
+    r->full2 = p + rt_align(N * C);
+    if (last) {
+        p = r->scratch_slab[EST_MEM_LOGITS];
+        r->mx = p;
+        r->stats = p + rt_align(N);
+        r->losses = p + rt_align(N) + rt_align(2 * N);
+    }
+    p = r->scratch_slab[EST_MEM_WORKSPACE];
+    r->dres = p;
+    p += rt_align((size_t)dm->Ns * C);
+    r->dqkv = p;
+    p += rt_align(N * (size_t)dm->QKV);
+    r->datty = p;
+    p += rt_align(N * (size_t)dm->qd);
+    r->dfch = p;
+    p += rt_align(N * (size_t)dm->Fin);
+    r->dfca = p;
+    p += rt_align(N * (size_t)dm->F);
+    r->tok = (int *)p;
+    r->tgt = (int *)(p + rt_align(N));
+    r->recomp = r->scratch_slab[EST_MEM_ACTIVATIONS];
+    return EST_OK;
+}
+
+est_status rt_rank_setup(rt_rank *r, est_diag *diag)
+{
+    rt_dims_init(r);
+    for (int i = 0; i < RT_T_COUNT; i++) {
+        r->time_measured[i] = true;
+    }
+    TRYS(rt_model_layout(r, diag));
+    TRYS(alloc_scratch(r, diag));
+    size_t N = (size_t)r->dm.N;
+    r->host_losses = malloc(N * sizeof *r->host_losses);
+    r->host_tok = malloc(2 * N * sizeof *r->host_tok);
+    r->acts = calloc((size_t)r->nchunks * (size_t)r->M, sizeof *r->acts);
+    r->nops = rt_sched_count(r->P_, r->V_, r->M);
+    r->ops = malloc((size_t)r->nops * sizeof *r->ops);
+    r->loss_per_step = calloc((size_t)r->opt->steps, sizeof *r->loss_per_step);
+    if (!r->host_losses || !r->host_tok || !r->acts || !r->ops || !r->loss_per_step) {
+        return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation failed", r->rank);
+    }
+    return rt_sched_build(r->P_, r->V_, r->pp, r->M, r->ops, r->nops, diag);
+}
+
+est_status rt_rank_train(rt_rank *r, est_diag *diag)
+{
+    int steps = r->opt->steps;
+    r->timed_steps = 0;
+    for (r->step = 0; r->step < steps; r->step++) {
+        if (r->step == 1) { /* the first step warms up; time the rest */
+            for (int i = 0; i < RT_T_COUNT; i++) {
+                r->time_acc[i] = 0.0;
+            }
+            r->timed_steps = 0;
+        }
+        double t_step = r->be->clock(r);
+        double before[RT_T_COUNT];
+        memcpy(before, r->time_acc, sizeof before);
+        r->loss_sum = 0.0;
+        for (int k = 0; k < r->nops; k++) {
+            const rt_sched_op *op = &r->ops[k];
+            r->t_comm_in_op = 0.0;
+            double t0 = r->be->clock(r);
+            TRYS(op->fwd ? op_fwd(r, op->chunk, op->mb, diag) : op_bwd(r, op->chunk, op->mb, diag));
+            double dt = r->be->clock(r) - t0 - r->t_comm_in_op;
+            r->time_acc[op->fwd ? RT_T_FORWARD : RT_T_BACKWARD] += dt;
+        }
+        TRYS(reduce_grads(r, diag));
+        TRYS(optimizer(r, r->step == steps - 1, diag));
+        double wall = r->be->clock(r) - t_step;
+        if (r->solo) { /* compute measured + communication modelled, serialised; no bubble */
+            wall = 0.0;
+            for (int p = RT_T_FORWARD; p < RT_T_STEP; p++) {
+                wall += r->time_acc[p] - before[p];
+            }
+            r->time_measured[RT_T_STEP] = false;
+        }
+        r->time_acc[RT_T_STEP] += wall;
+        r->timed_steps++;
+        bool reporter = r->chunk[r->nchunks - 1].last && r->tp == 0;
+        r->loss_per_step[r->step] = reporter ? r->loss_sum : 0.0;
+    }
+    return EST_OK;
+}
+
+void rt_rank_teardown(rt_rank *r)
+{
+    if (r->acts) {
+        for (int i = 0; i < r->nchunks * r->M; i++) {
+            rt_act *a = &r->acts[i];
+            rt_free(r, EST_MEM_ACTIVATIONS, a->slab, a->bytes);
+            rt_free(r, EST_MEM_LOGITS, a->logits, a->logits_bytes);
+            if (a->xout && !r->chunk[i / r->M].last) {
+                rt_free(r, EST_MEM_ACTIVATIONS, a->xout,
+                        (size_t)r->dm.Ns * r->dm.C * sizeof(float));
+            }
+        }
+    }
+    for (int i = 0; i < r->nbuf; i++) {
+        if (r->cfg->par.zero >= 2 && r->buf[i].gw) {
+            rt_free(r, EST_MEM_GRADIENTS, r->buf[i].gw, (size_t)r->buf[i].n * sizeof(float));
+        }
+    }
+    for (int g = 0; g < EST_MEM_GROUP_COUNT; g++) {
+        rt_free(r, (est_mem_group)g, r->scratch_slab[g], r->scratch_bytes[g]);
+        r->scratch_slab[g] = NULL;
+    }
+    rt_model_free(r);
+    free(r->acts);
+    free(r->ops);
+    free(r->host_losses);
+    free(r->host_tok);
+    free(r->loss_per_step);
+    r->acts = NULL;
+    r->ops = NULL;
+    r->host_losses = NULL;
+    r->host_tok = NULL;
+    r->loss_per_step = NULL;
+}
