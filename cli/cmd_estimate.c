@@ -64,7 +64,8 @@ int cmd_estimate(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     est_time_report tr;
-    st = est_step_time(&s->cfg, &tr, &diag);
+    est_time_opts topts = cli_time_opts(s);
+    st = est_step_time_ex(&s->cfg, &topts, &tr, &diag);
     if (st != EST_OK) {
         cli_error("estimate", &diag, st);
         return CLI_EXIT_USAGE;

@@ -90,12 +90,13 @@ int cmd_plan(int argc, char **argv)
        which depends on the model: iterate that fixed point a few times. */
     est_plan_point pt;
     bool have_cfg = false;
+    est_time_opts topts = cli_time_opts(s);
     int rounds = gpu_days > 0.0 && !s->model_given ? 8 : 1;
     for (int it = 0; it < rounds; it++) {
         if (gpu_days > 0.0) {
             est_search_stats stats;
             int n = 0;
-            st = est_search(&s->cfg, NULL, NULL, top, 1, &n, &stats, &diag);
+            st = est_search(&s->cfg, NULL, &topts, top, 1, &n, &stats, &diag);
             if (st != EST_OK || n == 0) {
                 cli_error("plan", &diag, st != EST_OK ? st : EST_EINVAL);
                 return CLI_EXIT_FAIL;
@@ -119,7 +120,7 @@ int cmd_plan(int argc, char **argv)
     if (s->gbs_given && s->cfg.par.gbs > 0) {
         est_search_stats stats;
         int n = 0;
-        st = est_search(&s->cfg, NULL, NULL, top, 1, &n, &stats, &diag);
+        st = est_search(&s->cfg, NULL, &topts, top, 1, &n, &stats, &diag);
         if (st != EST_OK) {
             cli_error("plan", &diag, st);
             return CLI_EXIT_FAIL;

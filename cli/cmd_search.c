@@ -151,7 +151,8 @@ int cmd_search(int argc, char **argv)
     est_search_stats stats;
     int n_top = 0;
     double t0 = now_s();
-    st = est_search(&s->cfg, &space, NULL, top, (int)k, &n_top, &stats, &diag);
+    est_time_opts topts = cli_time_opts(s);
+    st = est_search(&s->cfg, &space, &topts, top, (int)k, &n_top, &stats, &diag);
     double elapsed = now_s() - t0;
     if (st != EST_OK && stats.valid == 0) {
         cli_error("search", &diag, st);

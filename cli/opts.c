@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cal/profile.h"
 #include "prof/prof.h"
 
 void cli_setup_init(cli_setup *s)
@@ -85,7 +86,7 @@ typedef enum {
     T_MODEL, T_GPU, T_CLUSTER, T_GPUS, T_TP, T_PP, T_VPP, T_CP, T_EP, T_SP, T_NO_SP, T_ZERO,
     T_DISTOPT, T_FSDP, T_FSDP_SHARD, T_MBS, T_GBS, T_SEQ, T_RECOMPUTE, T_RECOMPUTE_LAYERS, T_ATTN,
     T_PREC, T_FRAMEWORK, T_OPT, T_OPT_IMPL, T_FINETUNE, T_LORA_RANK, T_LORA_TARGETS, T_FIRST,
-    T_LAST, T_DROPOUT, T_NO_DROPOUT, T_NO_OVERLAP, T_JSON, T_NODES
+    T_LAST, T_DROPOUT, T_NO_DROPOUT, T_NO_OVERLAP, T_JSON, T_NODES, T_CALIB
 } flag_target;
 
 typedef struct flag_def {
@@ -101,6 +102,8 @@ static const flag_def flags[] = {
     {{"--model", NULL, NULL}, F_STR, T_MODEL, 0, 0,
      "built-in name or a Hugging Face config.json / llmcal model JSON"},
     {{"--gpu", NULL, NULL}, F_STR, T_GPU, 0, 0, "built-in GPU name or GPU JSON (default h100-sxm)"},
+    {{"--calibration", NULL, NULL}, F_STR, T_CALIB, 0, 0,
+     "calibrated profile (name under profiles/calibrated/ or a file) for the time model"},
     {{"--cluster", NULL, NULL}, F_STR, T_CLUSTER, 0, 0,
      "built-in cluster name or JSON (default: 8 GPUs per node, 400 Gb/s per GPU)"},
     {{"--gpus", "--num-gpus", NULL}, F_INT, T_GPUS, 1, 1 << 24, "total GPUs N"},
@@ -265,6 +268,8 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
         return copy_arg(s->model_arg, sizeof s->model_arg, name, v, diag) ? -1 : 1;
     case T_GPU: return copy_arg(s->gpu_arg, sizeof s->gpu_arg, name, v, diag) ? -1 : 1;
     case T_CLUSTER: return copy_arg(s->cluster_arg, sizeof s->cluster_arg, name, v, diag) ? -1 : 1;
+    case T_CALIB:
+        return copy_arg(s->calibration_arg, sizeof s->calibration_arg, name, v, diag) ? -1 : 1;
     case T_LORA_TARGETS: return parse_targets(v, &p->lora_targets, diag) ? -1 : 1;
     case T_GPUS: p->gpus = x; s->gpus_given = true; break;
     case T_NODES: s->cluster.nodes = (int)x; break;
@@ -328,6 +333,16 @@ est_status cli_setup_finish(cli_setup *s, bool resolve, est_diag *diag)
             strcpy(s->gpu_arg, s->cluster.gpu);
         }
     }
+    if (!s->gpu_arg[0] && s->calibration_arg[0]) {
+        /* the calibrated profile names its GPU */
+        est_coeffs tmp;
+        char name[LLMCAL_NAME_MAX];
+        st = cal_coeffs_load(s->calibration_arg, NULL, NULL, &tmp, name, sizeof name, diag);
+        if (st != EST_OK) {
+            return st;
+        }
+        strcpy(s->gpu_arg, name);
+    }
     if (!s->gpu_arg[0]) {
         strcpy(s->gpu_arg, "h100-sxm");
     }
@@ -349,10 +364,26 @@ est_status cli_setup_finish(cli_setup *s, bool resolve, est_diag *diag)
     s->cfg.model = &s->model;
     s->cfg.gpu = &s->gpu;
     s->cfg.cluster = &s->cluster;
+    s->coeffs = est_coeffs_from_hw(&s->gpu, &s->cluster);
+    s->calibrated = false;
+    if (s->calibration_arg[0]) {
+        st = cal_coeffs_load(s->calibration_arg, &s->gpu, &s->cluster, &s->coeffs, NULL, 0, diag);
+        if (st != EST_OK) {
+            return st;
+        }
+        s->calibrated = true;
+    }
     if (!resolve) {
         return EST_OK;
     }
     return est_config_resolve(&s->cfg, diag);
+}
+
+est_time_opts cli_time_opts(const cli_setup *s)
+{
+    est_time_opts o = est_time_opts_default();
+    o.coeffs = &s->coeffs;
+    return o;
 }
 
 void cli_error(const char *cmd, const est_diag *diag, est_status s)

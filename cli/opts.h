@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "est/compute.h"
 #include "est/config.h"
 #include "est/memory.h"
 #include "est/status.h"
@@ -37,6 +38,9 @@ typedef struct cli_setup {
     char model_arg[512];   /* --model as given */
     char gpu_arg[512];     /* --gpu as given ("" = from the cluster, else h100-sxm) */
     char cluster_arg[512]; /* --cluster as given ("" = default cluster of the GPU) */
+    char calibration_arg[512]; /* --calibration NAME|FILE ("" = the profiles' defaults) */
+    est_coeffs coeffs;     /* time-model coefficients: from the calibration, else the profiles */
+    bool calibrated;       /* coeffs came from a calibrated profile */
     bool json;             /* --json */
     bool model_given;      /* --model was on the command line */
     bool gpus_given;       /* --gpus was on the command line */
@@ -50,9 +54,14 @@ void cli_setup_init(cli_setup *s);
  * is not a shared flag (caller handles it), -1 on a bad value (diag names the flag and why). */
 int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag);
 
-/* Loads the model, GPU and cluster profiles named by the flags and resolves the configuration.
- * With resolve=false only the profiles are loaded (search resolves per candidate). */
+/* Loads the model, GPU and cluster profiles named by the flags (and the calibrated profile of
+ * --calibration, which must be for the same GPU; without --gpu its GPU is used), fills s->coeffs
+ * and resolves the configuration. With resolve=false only the profiles are loaded (search
+ * resolves per candidate). */
 est_status cli_setup_finish(cli_setup *s, bool resolve, est_diag *diag);
+
+/* Time options for est_step_time_ex(): s->coeffs and the defaults. */
+est_time_opts cli_time_opts(const cli_setup *s);
 
 /* Usage text of the shared flags, for --help. */
 void cli_config_usage(FILE *f);
