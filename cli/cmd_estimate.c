@@ -26,16 +26,12 @@ int cmd_estimate(int argc, char **argv)
     double tokens = 0.0;
     double price = 0.0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return CLI_EXIT_OK;
+        int rc = CLI_EXIT_OK;
+        cli_arg a = cli_shared_arg(s, argc, argv, &i, "estimate", usage, &rc);
+        if (a == CLI_ARG_EXIT) {
+            return rc;
         }
-        int r = cli_config_flag(s, argc, argv, &i, &diag);
-        if (r < 0) {
-            cli_error("estimate", &diag, EST_EINVAL);
-            return CLI_EXIT_USAGE;
-        }
-        if (r > 0) {
+        if (a == CLI_ARG_TAKEN) {
             continue;
         }
         if (strcmp(argv[i], "--tokens") == 0 || strcmp(argv[i], "--gpu-hour-price") == 0) {

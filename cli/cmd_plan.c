@@ -37,16 +37,12 @@ int cmd_plan(int argc, char **argv)
     double flops = 0.0, gpu_days = 0.0;
     int law = EST_LAW_CHINCHILLA_12;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return CLI_EXIT_OK;
+        int rc = CLI_EXIT_OK;
+        cli_arg a = cli_shared_arg(s, argc, argv, &i, "plan", usage, &rc);
+        if (a == CLI_ARG_EXIT) {
+            return rc;
         }
-        int r = cli_config_flag(s, argc, argv, &i, &diag);
-        if (r < 0) {
-            cli_error("plan", &diag, EST_EINVAL);
-            return CLI_EXIT_USAGE;
-        }
-        if (r > 0) {
+        if (a == CLI_ARG_TAKEN) {
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

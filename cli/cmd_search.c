@@ -93,16 +93,12 @@ int cmd_search(int argc, char **argv)
     double tokens = 0.0, price = 0.0;
     est_search_space space = est_search_space_default();
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return CLI_EXIT_OK;
+        int rc = CLI_EXIT_OK;
+        cli_arg a = cli_shared_arg(s, argc, argv, &i, "search", usage, &rc);
+        if (a == CLI_ARG_EXIT) {
+            return rc;
         }
-        int r = cli_config_flag(s, argc, argv, &i, &diag);
-        if (r < 0) {
-            cli_error("search", &diag, EST_EINVAL);
-            return CLI_EXIT_USAGE;
-        }
-        if (r > 0) {
+        if (a == CLI_ARG_TAKEN) {
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -299,6 +299,24 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
     return 1;
 }
 
+cli_arg cli_shared_arg(cli_setup *s, int argc, char **argv, int *i, const char *cmd,
+                       void (*usage)(FILE *), int *exit_code)
+{
+    if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+        usage(stdout);
+        *exit_code = CLI_EXIT_OK;
+        return CLI_ARG_EXIT;
+    }
+    est_diag diag = {{0}, NULL, 0};
+    int r = cli_config_flag(s, argc, argv, i, &diag);
+    if (r < 0) {
+        cli_error(cmd, &diag, EST_EINVAL);
+        *exit_code = CLI_EXIT_USAGE;
+        return CLI_ARG_EXIT;
+    }
+    return r > 0 ? CLI_ARG_TAKEN : CLI_ARG_OWN;
+}
+
 void cli_config_usage(FILE *f)
 {
     fprintf(f, "configuration flags (Megatron-LM aliases in brackets):\n");

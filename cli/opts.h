@@ -54,6 +54,16 @@ void cli_setup_init(cli_setup *s);
  * is not a shared flag (caller handles it), -1 on a bad value (diag names the flag and why). */
 int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag);
 
+/* What cli_shared_arg() did with one argument. */
+typedef enum cli_arg { CLI_ARG_OWN = 0, CLI_ARG_TAKEN, CLI_ARG_EXIT } cli_arg;
+
+/* The common part of every subcommand's argument loop: --help/-h prints `usage` to stdout,
+ * a shared flag is parsed (advancing *i past its value). Returns CLI_ARG_TAKEN (continue),
+ * CLI_ARG_OWN (argv[*i] is the subcommand's own flag) or CLI_ARG_EXIT with *exit_code set
+ * (0 after --help, CLI_EXIT_USAGE after a bad value, reported as "llmcal <cmd>: ..."). */
+cli_arg cli_shared_arg(cli_setup *s, int argc, char **argv, int *i, const char *cmd,
+                       void (*usage)(FILE *), int *exit_code);
+
 /* Loads the model, GPU and cluster profiles named by the flags (and the calibrated profile of
  * --calibration, which must be for the same GPU; without --gpu its GPU is used), fills s->coeffs
  * and resolves the configuration. With resolve=false only the profiles are loaded (search
