@@ -18,7 +18,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: llmcal run [flags]\n"
                "  run real training steps of the configuration and measure memory and time\n"
-               "  --backend cpu|cuda    cpu: fp32 reference, tiny models (default); cuda: GPUs\n"
+               "  --backend cpu|cuda    cpu: reference, tiny models (default); cuda: GPUs\n"
+               "                        (--precision fp32 or bf16-mixed: Megatron's bf16 weights\n"
+               "                        and activations, fp32 main grads, master and moments)\n"
                "  --steps N             training steps (default 2; times average steps 2..N)\n"
                "  --rank R              single-GPU shard mode: run only rank R of the layout\n"
                "  --seed S              parameter and data seed (default 1234)\n"
@@ -117,10 +119,15 @@ static json_t *report_json(const cli_setup *s, const rt_report *rep, json_t *pre
     json_object_set_new(o, "mfu", isfinite(rep->mfu) ? json_real(rep->mfu) : json_null());
     json_object_set_new(o, "oom", rep->oom ? json_string(rep->oom_msg) : json_null());
     json_t *notes = json_array();
+    bool bf16 = s->cfg.par.precision == EST_PREC_BF16_MIXED;
+    json_object_set_new(o, "precision", json_string(est_precision_name(s->cfg.par.precision)));
     if (rep->backend == RT_BACKEND_CPU) {
-        json_array_append_new(notes, json_string("cpu backend: every tensor is fp32 (weights are "
-                                                 "the master copy); bytes differ from a bf16 GPU "
-                                                 "run by design"));
+        json_array_append_new(notes, json_string(
+                                         bf16 ? "cpu backend: bf16 emulated exactly (uint16 "
+                                                "storage, fp32 arithmetic, round to nearest "
+                                                "even); bytes are those of a bf16 GPU run"
+                                              : "cpu backend: every tensor is fp32 (weights are "
+                                                "the master copy)"));
     }
     json_array_append_new(notes, json_string("workspace holds the backward pass's "
                                              "activation-gradient scratch; comm_buffers the TP "
@@ -239,7 +246,8 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (opt.backend == RT_BACKEND_CPU) {
-        /* the reference backend keeps 16 B per parameter (fp32 weights, grads, two moments) */
+        /* the reference backend keeps 16 B per parameter (fp32: weights, grads, two moments;
+           bf16-mixed: 2 + 4 + 4 master + 8 = 18 B, close enough for this guard) */
         est_param_counts pc;
         est_model_params(&s->model, &pc);
         double per_rank = 16.0 * (double)pc.total / (s->cfg.par.tp * s->cfg.par.pp);

@@ -1,5 +1,5 @@
 # runtime tests: CPU backend (unit), and the CUDA backend against it (gpu: exit 77 without a device)
-foreach(_t gradcheck tp pp dp shard errors)
+foreach(_t gradcheck tp pp dp shard errors bf16)
   llmcal_add_test(NAME test_rt_${_t} SOURCES test_rt_${_t}.c LIBS rt LABELS unit)
   target_include_directories(test_rt_${_t} PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src)
 endforeach()

@@ -90,6 +90,7 @@ static inline void tiny_init(tiny *t, const est_model *m, int tp, int pp, int vp
     t->cfg.par.mbs = mbs;
     t->cfg.par.gbs = gbs;
     t->cfg.par.seq = 16;
+    t->cfg.par.precision = EST_PREC_FP32; /* tests opt into bf16-mixed explicitly */
 }
 
 /* runs `steps` steps capturing the last step's gradient and the parameters after it (either may

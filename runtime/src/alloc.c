@@ -7,9 +7,9 @@
  */
 #include "rt_internal.h"
 
-size_t rt_align(size_t nfloats)
+size_t rt_align_bytes(size_t bytes)
 {
-    return (nfloats + RT_ALIGN_FLOATS - 1) / RT_ALIGN_FLOATS * RT_ALIGN_FLOATS;
+    return (bytes + RT_ALIGN_BYTES - 1) / RT_ALIGN_BYTES * RT_ALIGN_BYTES;
 }
 
 est_status rt_alloc(rt_rank *r, est_mem_group g, size_t bytes, const char *what, void **out,

@@ -1,6 +1,8 @@
 /* comm.c -- timed collectives: every collective the model code issues goes through here, so each
  * lands in its time part (tp_comm, pp_comm, dp_comm) and is excluded from compute time.
  *
+ * Timing is a per-rank timeline of phases (rt_phase): a collective opens a segment of its part
+ * and restores the phase it interrupted, so compute never includes communication.
  * In solo mode (single-GPU shard mode) the backend does local work of the same size instead, and
  * the time charged is modelled: the ring alpha-beta model over the cluster profile
  * (nccl-tests PERFORMANCE.md bus factors: all-reduce 2(n-1)/n, all-gather and reduce-scatter
@@ -71,69 +73,104 @@ double rt_model_coll_s(const rt_rank *r, rt_group g, int kind, size_t bytes)
     }
 }
 
-static void charge(rt_rank *r, rt_group g, int kind, size_t bytes, double t0)
+// ---------------------------------------------------------------------------
+// phase timeline: the CPU measures each segment with the host clock; a backend with mark/flush
+// (CUDA events) records a mark on its stream and sums the segments once per step
+
+void rt_phase(rt_rank *r, int part)
 {
-    double dt = r->be->clock(r) - t0;
-    rt_time_part p = part_of(g);
-    r->t_comm_in_op += dt;
-    if (r->solo) {
-        r->time_acc[p] += rt_model_coll_s(r, g, kind, bytes);
-        r->time_measured[p] = false;
-    } else {
-        r->time_acc[p] += dt;
+    if (r->be->mark) {
+        r->be->mark(r, part);
+        r->phase = part;
+        return;
+    }
+    double t = rt_now_s();
+    if (r->phase >= 0 && r->phase < RT_T_STEP) {
+        r->time_acc[r->phase] += t - r->phase_t0;
+    }
+    r->phase = part;
+    r->phase_t0 = t;
+}
+
+void rt_phase_flush(rt_rank *r)
+{
+    rt_phase(r, RT_T_COUNT);
+    if (r->be->flush) {
+        r->be->flush(r);
     }
 }
 
-est_status rt_c_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+/* a collective's segment: its communication part, or untimed in solo mode (modelled instead) */
+static int coll_begin(rt_rank *r, rt_group g)
+{
+    int prev = r->phase;
+    rt_phase(r, r->solo ? RT_T_COUNT : (int)part_of(g));
+    return prev;
+}
+
+static void coll_end(rt_rank *r, rt_group g, int kind, size_t bytes, int prev)
+{
+    if (r->solo) {
+        rt_time_part p = part_of(g);
+        r->time_acc[p] += rt_model_coll_s(r, g, kind, bytes);
+        r->time_measured[p] = false;
+    }
+    rt_phase(r, prev);
+}
+
+est_status rt_c_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt, rt_redop op,
                           est_diag *diag)
 {
     if (rt_group_size(r, g) <= 1) {
         return EST_OK;
     }
-    double t0 = r->be->clock(r);
-    est_status st = r->be->allreduce(r, g, buf, n, op, diag);
-    charge(r, g, RT_COLL_AR, n * sizeof(float), t0);
+    int prev = coll_begin(r, g);
+    est_status st = r->be->allreduce(r, g, buf, n, dt, op, diag);
+    coll_end(r, g, RT_COLL_AR, n * rt_dsize(dt), prev);
     return st;
 }
 
-est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count, est_diag *diag)
+est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
+                               est_diag *diag)
 {
     int n = rt_group_size(r, g);
     if (n <= 1) {
         return EST_OK;
     }
-    double t0 = r->be->clock(r);
-    est_status st = r->be->reduce_scatter(r, g, buf, count, diag);
-    charge(r, g, RT_COLL_RS, (size_t)n * count * sizeof(float), t0);
+    int prev = coll_begin(r, g);
+    est_status st = r->be->reduce_scatter(r, g, buf, count, dt, diag);
+    coll_end(r, g, RT_COLL_RS, (size_t)n * count * rt_dsize(dt), prev);
     return st;
 }
 
-est_status rt_c_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
-                          est_diag *diag)
+est_status rt_c_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
+                          rt_dtype dt, est_diag *diag)
 {
     int n = rt_group_size(r, g);
     if (n <= 1) {
-        r->be->copy(r, out, in, count);
+        r->be->copy(r, out, in, count * rt_dsize(dt));
         return EST_OK;
     }
-    double t0 = r->be->clock(r);
-    est_status st = r->be->allgather(r, g, in, out, count, diag);
-    charge(r, g, RT_COLL_AG, (size_t)n * count * sizeof(float), t0);
+    int prev = coll_begin(r, g);
+    est_status st = r->be->allgather(r, g, in, out, count, dt, diag);
+    coll_end(r, g, RT_COLL_AG, (size_t)n * count * rt_dsize(dt), prev);
     return st;
 }
 
-est_status rt_c_send(rt_rank *r, int peer, const float *buf, size_t n, int tag, est_diag *diag)
+est_status rt_c_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
+                     est_diag *diag)
 {
-    double t0 = r->be->clock(r);
-    est_status st = r->be->send(r, peer, buf, n, tag, diag);
-    charge(r, RT_G_PP, RT_COLL_P2P, n * sizeof(float), t0);
+    int prev = coll_begin(r, RT_G_PP);
+    est_status st = r->be->send(r, peer, buf, n, dt, tag, diag);
+    coll_end(r, RT_G_PP, RT_COLL_P2P, n * rt_dsize(dt), prev);
     return st;
 }
 
-est_status rt_c_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag)
+est_status rt_c_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
+                     est_diag *diag)
 {
-    double t0 = r->be->clock(r);
-    est_status st = r->be->recv(r, peer, buf, n, tag, diag);
-    charge(r, RT_G_PP, RT_COLL_P2P, n * sizeof(float), t0);
+    int prev = coll_begin(r, RT_G_PP);
+    est_status st = r->be->recv(r, peer, buf, n, dt, tag, diag);
+    coll_end(r, RT_G_PP, RT_COLL_P2P, n * rt_dsize(dt), prev);
     return st;
 }

@@ -11,6 +11,7 @@
  * Not here: timing (comm.c), NCCL (cuda/).
  */
 #include "rt_internal.h"
+#include "rt_bf16.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,16 +24,15 @@ typedef struct lgroup {
     pthread_cond_t cv;
     int arrived;
     unsigned gen;
-    const float **in;         /* (n) posted input pointers */
-    float **out;              /* (n) posted output pointers */
+    void **out;               /* (n) posted buffers */
 } lgroup;
 
 typedef struct msg {
     struct msg *next;
     int src;                  /* global rank of the sender */
     int tag;
-    size_t n;                 /* floats */
-    float data[];
+    size_t n;                 /* bytes */
+    unsigned char data[];
 } msg;
 
 typedef struct mailbox {
@@ -64,9 +64,8 @@ static est_status lgroups_init(lgroup **out, int count, int n, est_diag *diag)
         g[i].n = n;
         pthread_mutex_init(&g[i].mu, NULL);
         pthread_cond_init(&g[i].cv, NULL);
-        g[i].in = calloc((size_t)n, sizeof *g[i].in);
         g[i].out = calloc((size_t)n, sizeof *g[i].out);
-        if (!g[i].in || !g[i].out) {
+        if (!g[i].out) {
             return EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation of a group failed");
         }
     }
@@ -81,7 +80,6 @@ static void lgroups_free(lgroup *g, int count)
     for (int i = 0; i < count; i++) {
         pthread_mutex_destroy(&g[i].mu);
         pthread_cond_destroy(&g[i].cv);
-        free(g[i].in);
         free(g[i].out);
     }
     free(g);
@@ -258,8 +256,24 @@ static est_status barrier(rt_rank *r, lgroup *G, est_diag *diag)
 // ---------------------------------------------------------------------------
 // collectives (declared in rt_internal.h through the backend table)
 
-est_status rt_local_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
-                              est_diag *diag)
+/* element k of a posted buffer as fp32, and back (bf16: round to nearest even once, after the
+   fp32 sum over the ranks in rank order) */
+static float ld(const void *p, size_t k, rt_dtype dt)
+{
+    return dt == RT_BF16 ? rt_bf16_to_f32(((const uint16_t *)p)[k]) : ((const float *)p)[k];
+}
+
+static void st(void *p, size_t k, float v, rt_dtype dt)
+{
+    if (dt == RT_BF16) {
+        ((uint16_t *)p)[k] = rt_f32_to_bf16(v);
+    } else {
+        ((float *)p)[k] = v;
+    }
+}
+
+est_status rt_local_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
+                              rt_redop op, est_diag *diag)
 {
     int size = rt_group_size(r, g);
     if (size == 1 || r->solo) {
@@ -268,26 +282,26 @@ est_status rt_local_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_r
     lgroup *G = group_of(r, g);
     int me = rt_group_index(r, g);
     G->out[me] = buf;
-    est_status st = barrier(r, G, diag);
-    if (st != EST_OK) {
-        return st;
+    est_status s = barrier(r, G, diag);
+    if (s != EST_OK) {
+        return s;
     }
     size_t lo = n * (size_t)me / (size_t)size;
     size_t hi = n * (size_t)(me + 1) / (size_t)size;
     for (size_t k = lo; k < hi; k++) {
-        float s = G->out[0][k];
+        float v = ld(G->out[0], k, dt);
         for (int j = 1; j < size; j++) {
-            float x = G->out[j][k];
-            s = op == RT_OP_SUM ? s + x : (x > s ? x : s);
+            float x = ld(G->out[j], k, dt);
+            v = op == RT_OP_SUM ? v + x : (x > v ? x : v);
         }
         for (int j = 0; j < size; j++) {
-            G->out[j][k] = s;
+            st(G->out[j], k, v, dt);
         }
     }
     return barrier(r, G, diag);
 }
 
-est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count,
+est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
                                    est_diag *diag)
 {
     int size = rt_group_size(r, g);
@@ -297,44 +311,46 @@ est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t co
     lgroup *G = group_of(r, g);
     int me = rt_group_index(r, g);
     G->out[me] = buf;
-    est_status st = barrier(r, G, diag);
-    if (st != EST_OK) {
-        return st;
+    est_status s = barrier(r, G, diag);
+    if (s != EST_OK) {
+        return s;
     }
     size_t base = (size_t)me * count;
     for (size_t k = 0; k < count; k++) {
-        float s = G->out[0][base + k];
+        float v = ld(G->out[0], base + k, dt);
         for (int j = 1; j < size; j++) {
-            s += G->out[j][base + k];
+            v += ld(G->out[j], base + k, dt);
         }
-        buf[base + k] = s;
+        st(buf, base + k, v, dt);
     }
     return barrier(r, G, diag);
 }
 
-est_status rt_local_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
-                              est_diag *diag)
+est_status rt_local_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
+                              rt_dtype dt, est_diag *diag)
 {
     int size = rt_group_size(r, g);
     int me = rt_group_index(r, g);
+    size_t bytes = count * rt_dsize(dt);
     if (size == 1 || r->solo) {
         for (int j = 0; j < size; j++) { /* solo: local copies of the same size */
-            if (out + (size_t)j * count != in) {
-                memmove(out + (size_t)j * count, in, count * sizeof *out);
+            void *dst = (char *)out + (size_t)j * bytes;
+            if (dst != in) {
+                memmove(dst, in, bytes);
             }
         }
         return EST_OK;
     }
     lgroup *G = group_of(r, g);
     G->out[me] = out;
-    est_status st = barrier(r, G, diag);
-    if (st != EST_OK) {
-        return st;
+    est_status s = barrier(r, G, diag);
+    if (s != EST_OK) {
+        return s;
     }
     for (int j = 0; j < size; j++) {
-        float *dst = G->out[j] + (size_t)me * count;
+        void *dst = (char *)G->out[j] + (size_t)me * bytes;
         if (dst != in) {
-            memcpy(dst, in, count * sizeof *dst);
+            memcpy(dst, in, bytes);
         }
     }
     return barrier(r, G, diag);
@@ -345,22 +361,23 @@ static int global_of_pp(const rt_rank *r, int peer_pp)
     return r->tp + r->T_ * (r->dp + r->D_ * peer_pp);
 }
 
-est_status rt_local_send(rt_rank *r, int peer, const float *buf, size_t n, int tag,
+est_status rt_local_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
                          est_diag *diag)
 {
     if (r->solo) {
         return EST_OK;
     }
-    msg *m = malloc(sizeof *m + n * sizeof(float));
+    size_t bytes = n * rt_dsize(dt);
+    msg *m = malloc(sizeof *m + bytes);
     if (!m) {
-        return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation of a %zu-float message failed",
-                        r->rank, n);
+        return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation of a %zu-byte message failed",
+                        r->rank, bytes);
     }
     m->next = NULL;
     m->src = r->rank;
     m->tag = tag;
-    m->n = n;
-    memcpy(m->data, buf, n * sizeof(float));
+    m->n = bytes;
+    memcpy(m->data, buf, bytes);
     mailbox *mb = &r->world->mbox[global_of_pp(r, peer)];
     pthread_mutex_lock(&mb->mu);
     msg **pp = &mb->head;
@@ -373,10 +390,12 @@ est_status rt_local_send(rt_rank *r, int peer, const float *buf, size_t n, int t
     return EST_OK;
 }
 
-est_status rt_local_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag)
+est_status rt_local_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
+                         est_diag *diag)
 {
+    size_t bytes = n * rt_dsize(dt);
     if (r->solo) {
-        memset(buf, 0, n * sizeof *buf);
+        memset(buf, 0, bytes);
         return EST_OK;
     }
     int src = global_of_pp(r, peer);
@@ -401,11 +420,11 @@ est_status rt_local_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, es
         return aborted(r, diag);
     }
     est_status st = EST_OK;
-    if (got->n != n) {
-        st = EST_FAIL(diag, EST_EINVAL, "rank %d: message tag %d has %zu floats, expected %zu",
-                      r->rank, tag, got->n, n);
+    if (got->n != bytes) {
+        st = EST_FAIL(diag, EST_EINVAL, "rank %d: message tag %d has %zu bytes, expected %zu",
+                      r->rank, tag, got->n, bytes);
     } else {
-        memcpy(buf, got->data, n * sizeof *buf);
+        memcpy(buf, got->data, bytes);
     }
     free(got);
     return st;

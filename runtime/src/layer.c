@@ -21,73 +21,84 @@
     } while (0)
 
 // ---------------------------------------------------------------------------
-// activation layout of one layer
+// activation layout of one layer: tensors in the compute type t, norm statistics and the
+// log-sum-exp in fp32 (as Megatron/flash-attention keep them), each piece 256-byte aligned
 
-/* floats of one layer's stored activations: all of them, or only the input (full recompute) */
-size_t rt_layer_act_floats(const rt_dims *dm, bool stored_full)
-{
-    size_t Ns = (size_t)dm->Ns;
-    size_t N = (size_t)dm->N;
-    size_t C = (size_t)dm->C;
-    size_t n = rt_align(Ns * C); /* x */
-    if (!stored_full) {
-        return n;
-    }
-    size_t norm = rt_align(Ns * C) + (dm->rms ? 0 : rt_align(Ns)) + rt_align(Ns);
-    n += 2 * norm;
-    n += rt_align(N * (size_t)dm->QKV);
-    n += rt_align(N * (size_t)dm->qd);
-    n += rt_align((size_t)dm->B * (size_t)dm->nq * (size_t)dm->T);
-    if (dm->store_att) {
-        n += rt_align((size_t)dm->B * (size_t)dm->nq * (size_t)dm->T * (size_t)dm->T);
-    }
-    n += rt_align(Ns * C);
-    n += rt_align(N * (size_t)dm->Fin);
-    n += rt_align(N * (size_t)dm->F);
-    return n;
-}
+typedef struct carver {
+    char *p;      /* NULL: only count */
+    size_t bytes;
+} carver;
 
-static float *take(float **p, size_t n)
+static void *take(carver *k, size_t n, size_t esize)
 {
-    float *q = *p;
-    *p += rt_align(n);
+    void *q = k->p ? k->p + k->bytes : NULL;
+    k->bytes += rt_align_bytes(n * esize);
     return q;
 }
 
-/* carves a full layer's activations from base (rt_layer_act_floats(dm, true) floats) */
-void rt_lact_carve(const rt_dims *dm, float *base, rt_lact *la)
+/* carves (or, base == NULL, counts) one layer's stored activations: all of them, or only the
+   input (full recompute) */
+static size_t carve(const rt_dims *dm, rt_dtype t, bool stored_full, void *base, rt_lact *la)
 {
     size_t Ns = (size_t)dm->Ns;
     size_t N = (size_t)dm->N;
     size_t C = (size_t)dm->C;
-    float *p = base;
-    la->x = take(&p, Ns * C);
-    la->ln1 = take(&p, Ns * C);
-    la->ln1m = dm->rms ? NULL : take(&p, Ns);
-    la->ln1r = take(&p, Ns);
-    la->qkv = take(&p, N * (size_t)dm->QKV);
-    la->atty = take(&p, N * (size_t)dm->qd);
-    la->lse = take(&p, (size_t)dm->B * (size_t)dm->nq * (size_t)dm->T);
-    la->att = dm->store_att
-                  ? take(&p, (size_t)dm->B * (size_t)dm->nq * (size_t)dm->T * (size_t)dm->T)
-                  : NULL;
-    la->x2 = take(&p, Ns * C);
-    la->ln2 = take(&p, Ns * C);
-    la->ln2m = dm->rms ? NULL : take(&p, Ns);
-    la->ln2r = take(&p, Ns);
-    la->fch = take(&p, N * (size_t)dm->Fin);
-    la->fca = take(&p, N * (size_t)dm->F);
+    size_t e = rt_dsize(t);
+    size_t f = sizeof(float);
+    size_t bnt = (size_t)dm->B * (size_t)dm->nq * (size_t)dm->T;
+    carver k = {base, 0};
+    rt_lact tmp;
+    if (!la) {
+        la = &tmp;
+    }
+    la->x = take(&k, Ns * C, e);
+    if (!stored_full) {
+        return k.bytes;
+    }
+    la->ln1 = take(&k, Ns * C, e);
+    la->ln1m = dm->rms ? NULL : take(&k, Ns, f);
+    la->ln1r = take(&k, Ns, f);
+    la->qkv = take(&k, N * (size_t)dm->QKV, e);
+    la->atty = take(&k, N * (size_t)dm->qd, e);
+    la->lse = take(&k, bnt, f);
+    la->att = dm->store_att ? take(&k, bnt * (size_t)dm->T, e) : NULL;
+    la->x2 = take(&k, Ns * C, e);
+    la->ln2 = take(&k, Ns * C, e);
+    la->ln2m = dm->rms ? NULL : take(&k, Ns, f);
+    la->ln2r = take(&k, Ns, f);
+    la->fch = take(&k, N * (size_t)dm->Fin, e);
+    la->fca = take(&k, N * (size_t)dm->F, e);
+    return k.bytes;
+}
+
+size_t rt_layer_act_bytes(const rt_dims *dm, rt_dtype t, bool stored_full)
+{
+    return carve(dm, t, stored_full, NULL, NULL);
+}
+
+/* carves a full layer's activations from base (rt_layer_act_bytes(dm, t, true) bytes) */
+void rt_lact_carve(const rt_dims *dm, rt_dtype t, void *base, rt_lact *la)
+{
+    carve(dm, t, true, base, la);
 }
 
 // ---------------------------------------------------------------------------
 // parameter access
 
-static float *P(rt_rank *r, const rt_chunk *c, int l, int k)
+/* weights of tensor k of layer l (compute copy, r->adt) */
+static void *P(rt_rank *r, const rt_chunk *c, int l, int k)
 {
     if (c->toff[k] < 0) {
         return NULL;
     }
-    return r->buf[c->buf].p + c->lay_off + (int64_t)l * c->lay_stride + c->toff[k];
+    return rt_elem(r->buf[c->buf].p,
+                   (size_t)(c->lay_off + (int64_t)l * c->lay_stride + c->toff[k]), r->adt);
+}
+
+/* weights at offset off of buffer b */
+static void *PB(rt_rank *r, int b, int64_t off)
+{
+    return off < 0 ? NULL : rt_elem(r->buf[b].p, (size_t)off, r->adt);
 }
 
 static float *G(rt_rank *r, const rt_chunk *c, int l, int k)
@@ -100,21 +111,21 @@ static float *G(rt_rank *r, const rt_chunk *c, int l, int k)
 
 /* reduce a row-parallel partial (N, C) in full1: all-reduce, or reduce-scatter under SP.
    Returns the (Ns, C) result pointer. */
-static est_status reduce_partial(rt_rank *r, float **out, est_diag *diag)
+static est_status reduce_partial(rt_rank *r, void **out, est_diag *diag)
 {
     const rt_dims *dm = &r->dm;
     if (dm->sp) {
-        TRYS(rt_c_reduce_scatter(r, RT_G_TP, r->full1, (size_t)dm->Ns * dm->C, diag));
-        *out = r->full1 + (size_t)r->tp * dm->Ns * dm->C;
+        TRYS(rt_c_reduce_scatter(r, RT_G_TP, r->full1, (size_t)dm->Ns * dm->C, r->adt, diag));
+        *out = rt_elem(r->full1, (size_t)r->tp * dm->Ns * dm->C, r->adt);
     } else {
-        TRYS(rt_c_allreduce(r, RT_G_TP, r->full1, (size_t)dm->N * dm->C, RT_OP_SUM, diag));
+        TRYS(rt_c_allreduce(r, RT_G_TP, r->full1, (size_t)dm->N * dm->C, r->adt, RT_OP_SUM, diag));
         *out = r->full1;
     }
     return EST_OK;
 }
 
 /* full-sequence view of an (Ns, C) tensor: itself, or all-gathered into `scratch` under SP */
-static est_status gather_rows(rt_rank *r, const float *in, float *scratch, const float **out,
+static est_status gather_rows(rt_rank *r, const void *in, void *scratch, const void **out,
                               est_diag *diag)
 {
     const rt_dims *dm = &r->dm;
@@ -122,7 +133,7 @@ static est_status gather_rows(rt_rank *r, const float *in, float *scratch, const
         *out = in;
         return EST_OK;
     }
-    TRYS(rt_c_allgather(r, RT_G_TP, in, scratch, (size_t)dm->Ns * dm->C, diag));
+    TRYS(rt_c_allgather(r, RT_G_TP, in, scratch, (size_t)dm->Ns * dm->C, r->adt, diag));
     *out = scratch;
     return EST_OK;
 }
@@ -130,7 +141,7 @@ static est_status gather_rows(rt_rank *r, const float *in, float *scratch, const
 // ---------------------------------------------------------------------------
 // transformer layer
 
-est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, float *xout,
+est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, void *xout,
                         est_diag *diag)
 {
     const rt_backend *be = r->be;
@@ -138,8 +149,8 @@ est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, float
     int N = dm->N;
     int Ns = dm->Ns;
     int C = dm->C;
-    const float *lnF;
-    float *red;
+    const void *lnF;
+    void *red;
     /* attention block */
     be->norm_fwd(r, la->ln1, la->ln1m, la->ln1r, la->x, P(r, c, l, RT_LN1W), P(r, c, l, RT_LN1B),
                  Ns, C, dm->rms);
@@ -172,9 +183,9 @@ est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_d
     int N = dm->N;
     int Ns = dm->Ns;
     int C = dm->C;
-    const float *dyF;
-    const float *lnF;
-    float *dln;
+    const void *dyF;
+    const void *lnF;
+    void *dln;
     /* MLP block: x3 = x2 + fcproj(act(fc(ln2(x2)))) + b */
     if (G(r, c, l, RT_FPB)) {
         be->bias_bwd(r, G(r, c, l, RT_FPB), r->dres, Ns, C);
@@ -213,22 +224,22 @@ est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_d
 // ---------------------------------------------------------------------------
 // embedding: vocab-parallel lookup (all-reduce / reduce-scatter), then learned positions
 
-est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, float *x0, est_diag *diag)
+est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, void *x0, est_diag *diag)
 {
     const rt_backend *be = r->be;
     const rt_dims *dm = &r->dm;
-    const float *wte = r->buf[c->wte_buf].p + c->wte_off;
-    float *red;
+    const void *wte = PB(r, c->wte_buf, c->wte_off);
+    void *red;
     be->embed_fwd(r, r->full1, r->tok, wte, dm->N, dm->C, dm->voff, dm->V);
     if (r->T_ > 1) {
         TRYS(reduce_partial(r, &red, diag));
     } else {
         red = r->full1;
     }
-    be->copy(r, x0, red, (size_t)dm->Ns * dm->C);
+    be->copy(r, x0, red, (size_t)dm->Ns * dm->C * rt_dsize(r->adt));
     if (c->wpe_off >= 0) {
         int row0 = dm->sp ? r->tp * dm->Ns : 0;
-        be->pos_fwd(r, x0, r->buf[c->buf].p + c->wpe_off, dm->Ns, dm->T, dm->C, row0);
+        be->pos_fwd(r, x0, PB(r, c->buf, c->wpe_off), dm->Ns, dm->T, dm->C, row0);
     }
     return EST_OK;
 }
@@ -238,7 +249,7 @@ est_status rt_embed_bwd(rt_rank *r, const rt_chunk *c, est_diag *diag)
 {
     const rt_backend *be = r->be;
     const rt_dims *dm = &r->dm;
-    const float *dF;
+    const void *dF;
     if (c->wpe_off >= 0) {
         int row0 = dm->sp ? r->tp * dm->Ns : 0;
         be->pos_bwd(r, r->buf[c->buf].gw + c->wpe_off, r->dres, dm->Ns, dm->T, dm->C, row0);
@@ -256,18 +267,17 @@ est_status rt_head_fwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag)
 {
     const rt_backend *be = r->be;
     const rt_dims *dm = &r->dm;
-    rt_pbuf *b = &r->buf[c->buf];
-    const float *lnF;
+    const void *lnF;
     int N = dm->N;
-    be->norm_fwd(r, a->lnf, a->lnfm, a->lnfr, a->xout, b->p + c->lnfw_off,
-                 c->lnfb_off >= 0 ? b->p + c->lnfb_off : NULL, dm->Ns, dm->C, dm->rms);
+    be->norm_fwd(r, a->lnf, a->lnfm, a->lnfr, a->xout, PB(r, c->buf, c->lnfw_off),
+                 PB(r, c->buf, c->lnfb_off), dm->Ns, dm->C, dm->rms);
     TRYS(gather_rows(r, a->lnf, r->full1, &lnF, diag));
-    be->matmul_fwd(r, a->logits, lnF, r->buf[c->head_buf].p + c->head_off, NULL, N, dm->C, dm->V);
+    be->matmul_fwd(r, a->logits, lnF, PB(r, c->head_buf, c->head_off), NULL, N, dm->C, dm->V);
     be->ce_max(r, r->mx, a->logits, N, dm->V);
-    TRYS(rt_c_allreduce(r, RT_G_TP, r->mx, (size_t)N, RT_OP_MAX, diag));
+    TRYS(rt_c_allreduce(r, RT_G_TP, r->mx, (size_t)N, RT_F32, RT_OP_MAX, diag));
     be->ce_partial(r, r->stats, a->logits, r->mx, r->tgt, N, dm->V, dm->voff);
-    TRYS(rt_c_allreduce(r, RT_G_TP, r->stats, 2 * (size_t)N, RT_OP_SUM, diag));
-    be->ce_finish(r, a->logits, r->losses, r->stats, r->mx, N, dm->V);
+    TRYS(rt_c_allreduce(r, RT_G_TP, r->stats, 2 * (size_t)N, RT_F32, RT_OP_SUM, diag));
+    be->ce_finish(r, a->probs, r->losses, r->stats, r->mx, a->logits, N, dm->V);
     be->to_host(r, r->host_losses, r->losses, (size_t)N * sizeof(float));
     double s = 0.0;
     for (int n = 0; n < N; n++) {
@@ -283,22 +293,23 @@ est_status rt_head_bwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag)
     const rt_backend *be = r->be;
     const rt_dims *dm = &r->dm;
     rt_pbuf *b = &r->buf[c->buf];
-    const float *lnF;
-    float *dln;
+    const void *lnF;
+    void *dln;
     int N = dm->N;
     /* d(mean over the global batch) / d(logit): 1 / (N tokens * M micro-batches * dp) */
     float scale = (float)(1.0 / ((double)N * r->M * r->D_));
-    be->ce_bwd(r, a->logits, r->tgt, N, dm->V, dm->voff, scale);
+    be->ce_bwd(r, a->logits, a->probs, r->tgt, N, dm->V, dm->voff, scale);
     TRYS(gather_rows(r, a->lnf, r->full2, &lnF, diag));
     be->matmul_bwd(r, r->full1, r->buf[c->head_buf].gw + c->head_off, NULL, a->logits, lnF,
-                   r->buf[c->head_buf].p + c->head_off, N, dm->C, dm->V);
+                   PB(r, c->head_buf, c->head_off), N, dm->C, dm->V);
     if (r->T_ > 1) {
         TRYS(reduce_partial(r, &dln, diag));
     } else {
         dln = r->full1;
     }
-    be->zero(r, r->dres, (size_t)dm->Ns * dm->C);
+    be->zero(r, r->dres, (size_t)dm->Ns * dm->C * rt_dsize(r->adt));
     be->norm_bwd(r, r->dres, b->gw + c->lnfw_off, c->lnfb_off >= 0 ? b->gw + c->lnfb_off : NULL,
-                 dln, a->xout, b->p + c->lnfw_off, a->lnfm, a->lnfr, dm->Ns, dm->C, dm->rms);
+                 dln, a->xout, PB(r, c->buf, c->lnfw_off), a->lnfm, a->lnfr, dm->Ns, dm->C,
+                 dm->rms);
     return EST_OK;
 }

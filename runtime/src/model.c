@@ -15,6 +15,7 @@
  * biases replicated.
  */
 #include "rt_internal.h"
+#include "rt_bf16.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -274,6 +275,19 @@ static est_status add_tensor(rt_rank *r, rt_pbuf *b, int kind, int layer, int64_
     return EST_OK;
 }
 
+/* bytes of each array of b: compute weights, main gradients, master copy (0 when the weights are
+   their own master: fp32), one AdamW moment */
+static void buf_bytes(const rt_rank *r, const rt_pbuf *b, size_t *w, size_t *g, size_t *mst,
+                      size_t *mom)
+{
+    size_t held = (size_t)(b->hi - b->lo);
+    size_t f = sizeof(float);
+    *w = (size_t)b->n * rt_dsize(r->adt);
+    *g = (r->cfg->par.zero >= 2 ? held : (size_t)b->n) * f;
+    *mst = r->adt == RT_F32 ? 0 : held * f;
+    *mom = held * f;
+}
+
 static est_status alloc_buf(rt_rank *r, rt_pbuf *b, int64_t n, const char *what, est_diag *diag)
 {
     int D = r->D_;
@@ -286,30 +300,37 @@ static est_status alloc_buf(rt_rank *r, rt_pbuf *b, int64_t n, const char *what,
         b->lo = 0;
         b->hi = b->n;
     }
-    size_t fb = sizeof(float);
-    int64_t held = b->hi - b->lo;
+    size_t wb, gb, mb, ob;
+    buf_bytes(r, b, &wb, &gb, &mb, &ob);
     est_status st;
     char w1[96];
     char w2[96];
     char w3[96];
+    char w4[96];
     snprintf(w1, sizeof w1, "weights of %s", what);
     snprintf(w2, sizeof w2, "gradients of %s", what);
     snprintf(w3, sizeof w3, "AdamW moments of %s", what);
-    if ((st = rt_alloc(r, EST_MEM_WEIGHTS, (size_t)b->n * fb, w1, (void **)&b->p, diag)) ||
-        (st = rt_alloc(r, EST_MEM_GRADIENTS, (size_t)(zero >= 2 ? held : b->n) * fb, w2,
-                       (void **)&b->g, diag)) ||
-        (st = rt_alloc(r, EST_MEM_OPTIMIZER, (size_t)held * fb, w3, (void **)&b->m, diag)) ||
-        (st = rt_alloc(r, EST_MEM_OPTIMIZER, (size_t)held * fb, w3, (void **)&b->v, diag))) {
+    snprintf(w4, sizeof w4, "fp32 master weights of %s", what);
+    if ((st = rt_alloc(r, EST_MEM_WEIGHTS, wb, w1, &b->p, diag)) ||
+        (st = rt_alloc(r, EST_MEM_GRADIENTS, gb, w2, (void **)&b->g, diag)) ||
+        (mb > 0 && (st = rt_alloc(r, EST_MEM_OPTIMIZER, mb, w4, (void **)&b->master, diag))) ||
+        (st = rt_alloc(r, EST_MEM_OPTIMIZER, ob, w3, (void **)&b->m, diag)) ||
+        (st = rt_alloc(r, EST_MEM_OPTIMIZER, ob, w3, (void **)&b->v, diag))) {
         return st;
     }
-    r->be->zero(r, b->p, (size_t)b->n);
-    r->be->zero(r, b->g, (size_t)(zero >= 2 ? held : b->n));
-    r->be->zero(r, b->m, (size_t)held);
-    r->be->zero(r, b->v, (size_t)held);
+    if (mb == 0) {
+        b->master = (float *)b->p + b->lo;
+    }
+    r->be->zero(r, b->p, wb);
+    r->be->zero(r, b->g, gb);
+    r->be->zero(r, b->m, ob);
+    r->be->zero(r, b->v, ob);
     b->gw = zero >= 2 ? NULL : b->g;
     return EST_OK;
 }
 
+/* initial values in fp32 on the host; the master copy takes them as they are, the bf16 compute
+   copy rounded to nearest even */
 static est_status init_buf(rt_rank *r, rt_pbuf *b, est_diag *diag)
 {
     float *host = calloc((size_t)b->n, sizeof *host);
@@ -327,7 +348,22 @@ static est_status init_buf(rt_rank *r, rt_pbuf *b, est_diag *diag)
                                                           : rt_init_value(t->kind, g, L, o->seed);
         }
     }
-    r->be->to_dev(r, b->p, host, (size_t)b->n * sizeof *host);
+    if (r->adt == RT_F32) {
+        r->be->to_dev(r, b->p, host, (size_t)b->n * sizeof *host);
+    } else {
+        r->be->to_dev(r, b->master, host + b->lo, (size_t)(b->hi - b->lo) * sizeof *host);
+        uint16_t *h16 = malloc((size_t)b->n * sizeof *h16);
+        if (!h16) {
+            free(host);
+            return EST_FAIL(diag, EST_ENOMEM, "runtime: host allocation of %lld bf16 failed",
+                            (long long)b->n);
+        }
+        for (int64_t k = 0; k < b->n; k++) {
+            h16[k] = rt_f32_to_bf16(host[k]);
+        }
+        r->be->to_dev(r, b->p, h16, (size_t)b->n * sizeof *h16);
+        free(h16);
+    }
     free(host);
     return EST_OK;
 }
@@ -439,15 +475,17 @@ est_status rt_model_layout(rt_rank *r, est_diag *diag)
 
 void rt_model_free(rt_rank *r)
 {
-    int zero = r->cfg->par.zero;
     for (int i = 0; i < r->nbuf; i++) {
         rt_pbuf *b = &r->buf[i];
-        size_t fb = sizeof(float);
-        size_t held = (size_t)(b->hi - b->lo);
-        rt_free(r, EST_MEM_WEIGHTS, b->p, (size_t)b->n * fb);
-        rt_free(r, EST_MEM_GRADIENTS, b->g, (zero >= 2 ? held : (size_t)b->n) * fb);
-        rt_free(r, EST_MEM_OPTIMIZER, b->m, held * fb);
-        rt_free(r, EST_MEM_OPTIMIZER, b->v, held * fb);
+        size_t wb, gb, mb, ob;
+        buf_bytes(r, b, &wb, &gb, &mb, &ob);
+        if (mb > 0) {
+            rt_free(r, EST_MEM_OPTIMIZER, b->master, mb);
+        }
+        rt_free(r, EST_MEM_WEIGHTS, b->p, wb);
+        rt_free(r, EST_MEM_GRADIENTS, b->g, gb);
+        rt_free(r, EST_MEM_OPTIMIZER, b->m, ob);
+        rt_free(r, EST_MEM_OPTIMIZER, b->v, ob);
         free(b->t);
         memset(b, 0, sizeof *b);
     }

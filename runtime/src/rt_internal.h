@@ -3,7 +3,7 @@
  *
  * The model and step code (model.c, layer.c, step.c) is written once against rt_backend; the CPU
  * backend (cpu/kernels.c + comm_local.c) is the specification, the CUDA backend (cuda/) provides
- * the same entry points with cuBLAS kernels and NCCL. All tensors are fp32 on the CPU backend.
+ * the same entry points with cuBLAS kernels and NCCL. Element types: rt_dtype below.
  */
 #ifndef LLMCAL_RT_INTERNAL_H
 #define LLMCAL_RT_INTERNAL_H
@@ -17,7 +17,7 @@
 #include "est/status.h"
 #include "rt/rt.h"
 
-#define RT_ALIGN_FLOATS 64 /* 256-byte alignment of every carved sub-buffer */
+#define RT_ALIGN_BYTES 256 /* alignment of every carved sub-buffer */
 #define RT_MAX_CHUNKS 64   /* virtual stages per rank (vpp) */
 
 typedef struct rt_rank rt_rank;
@@ -28,70 +28,107 @@ typedef enum rt_redop { RT_OP_SUM = 0, RT_OP_MAX } rt_redop;
 typedef enum rt_actkind { RT_ACT_GELU = 0, RT_ACT_SWIGLU } rt_actkind;
 
 // ---------------------------------------------------------------------------
+// element types
+
+/* Storage type of a device buffer. Under --precision bf16-mixed (Megatron semantics) the model's
+ * compute copy of the weights, the activations, the activation gradients and the TP/PP traffic
+ * are bf16 (r->adt); main gradients, master weights, AdamW moments, norm statistics (mean, rstd),
+ * the attention log-sum-exp and the cross-entropy softmax/statistics stay fp32. Under fp32 every
+ * buffer is fp32 and the weights are their own master copy. */
+typedef enum rt_dtype { RT_F32 = 0, RT_BF16 } rt_dtype;
+
+static inline size_t rt_dsize(rt_dtype t)
+{
+    return t == RT_BF16 ? 2 : 4;
+}
+
+/* p advanced by n elements of type t */
+static inline void *rt_elem(const void *p, size_t n, rt_dtype t)
+{
+    return p ? (void *)((const char *)p + n * rt_dsize(t)) : NULL;
+}
+
+// ---------------------------------------------------------------------------
 // backend table: every device operation the model code uses
+//
+// Tensor arguments typed `void *` hold elements of the rank's compute type r->adt (fp32 or bf16);
+// `float *` arguments are fp32 whatever the precision (main gradients, statistics, master weights,
+// moments). Kernels read bf16, compute in fp32 and round once when they store.
 
 typedef struct rt_backend {
     const char *name;
     /* memory: raw device allocation (NULL on failure); accounting is alloc.c's */
     void *(*dev_alloc)(rt_rank *r, size_t bytes);
     void (*dev_free)(rt_rank *r, void *p);
-    void (*zero)(rt_rank *r, float *p, size_t n);
-    void (*copy)(rt_rank *r, float *dst, const float *src, size_t n);
+    void (*zero)(rt_rank *r, void *p, size_t bytes);
+    void (*copy)(rt_rank *r, void *dst, const void *src, size_t bytes);
     void (*to_host)(rt_rank *r, void *dst, const void *src, size_t bytes);
     void (*to_dev)(rt_rank *r, void *dst, const void *src, size_t bytes);
     double (*clock)(rt_rank *r); /* seconds; waits for queued device work first */
     uint64_t (*driver_used)(rt_rank *r); /* bytes in use as the driver reports; NULL = n/a */
+    /* phase timeline (NULL: host clock, as on the CPU): mark(part) records an event on the stream
+       without waiting, opening a segment of `part` (RT_T_COUNT: not timed) that the next mark
+       closes; flush() waits once (end of step) and adds each closed segment's elapsed time to
+       r->time_acc[its part] */
+    void (*mark)(rt_rank *r, int part);
+    void (*flush)(rt_rank *r);
     /* kernels (llm.c shapes): N rows, C channels, OC outputs */
-    void (*embed_fwd)(rt_rank *r, float *out, const int *tok, const float *wte, int N, int C,
+    void (*embed_fwd)(rt_rank *r, void *out, const int *tok, const void *wte, int N, int C,
                       int voff, int V);
-    void (*embed_bwd)(rt_rank *r, float *dwte, const float *dout, const int *tok, int N, int C,
+    void (*embed_bwd)(rt_rank *r, float *dwte, const void *dout, const int *tok, int N, int C,
                       int voff, int V);
-    void (*pos_fwd)(rt_rank *r, float *out, const float *wpe, int N, int T, int C, int row0);
-    void (*pos_bwd)(rt_rank *r, float *dwpe, const float *dout, int N, int T, int C, int row0);
-    void (*norm_fwd)(rt_rank *r, float *out, float *mean, float *rstd, const float *inp,
-                     const float *w, const float *b, int N, int C, bool rms);
-    void (*norm_bwd)(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
-                     const float *inp, const float *w, const float *mean, const float *rstd, int N,
+    void (*pos_fwd)(rt_rank *r, void *out, const void *wpe, int N, int T, int C, int row0);
+    void (*pos_bwd)(rt_rank *r, float *dwpe, const void *dout, int N, int T, int C, int row0);
+    void (*norm_fwd)(rt_rank *r, void *out, float *mean, float *rstd, const void *inp,
+                     const void *w, const void *b, int N, int C, bool rms);
+    /* dinp += (accumulates into the residual-stream gradient) */
+    void (*norm_bwd)(rt_rank *r, void *dinp, float *dw, float *db, const void *dout,
+                     const void *inp, const void *w, const float *mean, const float *rstd, int N,
                      int C, bool rms);
-    void (*matmul_fwd)(rt_rank *r, float *out, const float *inp, const float *w,
-                       const float *bias, int N, int C, int OC);
-    void (*matmul_bwd)(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
-                       const float *inp, const float *w, int N, int C, int OC);
-    void (*rope)(rt_rank *r, float *qkv, int B, int T, int nq, int nkv, int d, bool inverse);
-    void (*attn_fwd)(rt_rank *r, float *out, float *lse, float *att, const float *qkv, int B,
-                     int T, int nq, int nkv, int d);
-    void (*attn_bwd)(rt_rank *r, float *dqkv, const float *dout, const float *qkv,
-                     const float *out, const float *lse, const float *att, int B, int T, int nq,
-                     int nkv, int d);
-    void (*act_fwd)(rt_rank *r, float *out, const float *inp, int N, int F, rt_actkind k);
-    void (*act_bwd)(rt_rank *r, float *dinp, const float *dout, const float *inp, int N, int F,
+    void (*matmul_fwd)(rt_rank *r, void *out, const void *inp, const void *w, const void *bias,
+                       int N, int C, int OC);
+    /* dinp = (may be NULL); dw += and db += in fp32 (Megatron's gradient-accumulation fusion into
+       main_grad) */
+    void (*matmul_bwd)(rt_rank *r, void *dinp, float *dw, float *db, const void *dout,
+                       const void *inp, const void *w, int N, int C, int OC);
+    void (*rope)(rt_rank *r, void *qkv, int B, int T, int nq, int nkv, int d, bool inverse);
+    void (*attn_fwd)(rt_rank *r, void *out, float *lse, void *att, const void *qkv, int B, int T,
+                     int nq, int nkv, int d);
+    void (*attn_bwd)(rt_rank *r, void *dqkv, const void *dout, const void *qkv, const void *out,
+                     const float *lse, const void *att, int B, int T, int nq, int nkv, int d);
+    void (*act_fwd)(rt_rank *r, void *out, const void *inp, int N, int F, rt_actkind k);
+    void (*act_bwd)(rt_rank *r, void *dinp, const void *dout, const void *inp, int N, int F,
                     rt_actkind k);
-    void (*residual_fwd)(rt_rank *r, float *out, const float *a, const float *b,
-                         const float *bias, int N, int C);
-    void (*bias_bwd)(rt_rank *r, float *db, const float *dout, int N, int C);
-    void (*add)(rt_rank *r, float *dst, const float *src, size_t n);
-    void (*ce_max)(rt_rank *r, float *mx, const float *logits, int N, int V);
-    void (*ce_partial)(rt_rank *r, float *stats, const float *logits, const float *mx,
+    void (*residual_fwd)(rt_rank *r, void *out, const void *a, const void *b, const void *bias,
+                         int N, int C);
+    void (*bias_bwd)(rt_rank *r, float *db, const void *dout, int N, int C);
+    void (*add)(rt_rank *r, float *dst, const float *src, size_t n); /* fp32 */
+    void (*ce_max)(rt_rank *r, float *mx, const void *logits, int N, int V);
+    void (*ce_partial)(rt_rank *r, float *stats, const void *logits, const float *mx,
                        const int *tgt, int N, int V, int voff);
+    /* probs (fp32) may alias logits when r->adt is fp32 */
     void (*ce_finish)(rt_rank *r, float *probs, float *losses, const float *stats,
-                      const float *mx, int N, int V);
-    void (*ce_bwd)(rt_rank *r, float *dlogits, const int *tgt, int N, int V, int voff,
-                   float scale);
-    void (*adamw)(rt_rank *r, float *p, const float *g, float *m, float *v, size_t n, float lr,
-                  float b1, float b2, float eps, float wd, int t);
-    /* collectives over a group of ranks; in place where noted */
-    est_status (*allreduce)(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
-                            est_diag *diag);
+                      const float *mx, const void *logits, int N, int V);
+    /* dlogits = (probs - onehot) * scale, stored in r->adt; may alias probs when fp32 */
+    void (*ce_bwd)(rt_rank *r, void *dlogits, const float *probs, const int *tgt, int N, int V,
+                   int voff, float scale);
+    /* AdamW on fp32 master p; when model != NULL also writes p to it in r->adt (bf16 copy) */
+    void (*adamw)(rt_rank *r, float *p, const float *g, float *m, float *v, void *model, size_t n,
+                  float lr, float b1, float b2, float eps, float wd, int t);
+    /* collectives over a group of ranks, elements of type dt; in place where noted */
+    est_status (*allreduce)(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
+                            rt_redop op, est_diag *diag);
     /* reduce_scatter: buf holds size*count; the sum of this rank's part lands at
        buf + idx*count (idx = this rank's index in the group) */
-    est_status (*reduce_scatter)(rt_rank *r, rt_group g, float *buf, size_t count,
+    est_status (*reduce_scatter)(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
                                  est_diag *diag);
     /* allgather: out receives size*count; `in` may be out + idx*count */
-    est_status (*allgather)(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
-                            est_diag *diag);
-    est_status (*send)(rt_rank *r, int peer_pp, const float *buf, size_t n, int tag,
+    est_status (*allgather)(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
+                            rt_dtype dt, est_diag *diag);
+    est_status (*send)(rt_rank *r, int peer_pp, const void *buf, size_t n, rt_dtype dt, int tag,
                        est_diag *diag);
-    est_status (*recv)(rt_rank *r, int peer_pp, float *buf, size_t n, int tag, est_diag *diag);
+    est_status (*recv)(rt_rank *r, int peer_pp, void *buf, size_t n, rt_dtype dt, int tag,
+                       est_diag *diag);
 } rt_backend;
 
 extern const rt_backend rt_backend_cpu;
@@ -128,9 +165,10 @@ typedef struct rt_tensor {
 
 /* a flat parameter buffer and its DP shard (ZeRO) */
 typedef struct rt_pbuf {
-    int64_t n;         /* floats, padded to a multiple of dp */
+    int64_t n;         /* elements, padded to a multiple of dp */
     int64_t lo, hi;    /* range of grads/optimizer states this rank holds */
-    float *p;          /* (n) parameters */
+    void *p;           /* (n) parameters used by forward/backward, in r->adt */
+    float *master;     /* (hi-lo) fp32 master weights: own buffer (bf16) or p + lo (fp32) */
     float *g;          /* (n) gradients (ZeRO 0/1) or (hi-lo) shard accumulator (ZeRO-2) */
     float *gw;         /* (n) gradients being written by backward (= g unless ZeRO-2) */
     float *m, *v;      /* (hi-lo) AdamW moments */
@@ -145,7 +183,7 @@ typedef struct rt_chunk {
     bool first, last;        /* holds the embedding / the head */
     int buf;                 /* its parameter buffer */
     int64_t lay_off;         /* offset of layer 0 in buf */
-    int64_t lay_stride;      /* floats per layer */
+    int64_t lay_stride;      /* elements per layer */
     int64_t toff[RT_LT_COUNT]; /* offset of each tensor inside a layer, -1 = absent */
     int wte_buf; int64_t wte_off;   /* embedding table (first) / tied head (last) */
     int64_t wpe_off, lnfw_off, lnfb_off; /* -1 = absent */
@@ -166,25 +204,30 @@ typedef struct rt_dims {
 } rt_dims;
 
 /* pointers into one layer's stored activations */
+/* pointers into one layer's stored activations (void *: r->adt; float *: fp32 statistics) */
 typedef struct rt_lact {
-    float *x;          /* (Ns, C) layer input */
-    float *ln1, *ln1m, *ln1r; /* (Ns, C), (Ns), (Ns) */
-    float *qkv;        /* (N, QKV) after RoPE */
-    float *atty;       /* (N, qd) */
+    void *x;           /* (Ns, C) layer input */
+    void *ln1;         /* (Ns, C) */
+    float *ln1m, *ln1r; /* (Ns), (Ns) */
+    void *qkv;         /* (N, QKV) after RoPE */
+    void *atty;        /* (N, qd) */
     float *lse;        /* (B, nq, T) */
-    float *att;        /* (B, nq, T, T) or NULL */
-    float *x2;         /* (Ns, C) after attention residual */
-    float *ln2, *ln2m, *ln2r;
-    float *fch;        /* (N, Fin) */
-    float *fca;        /* (N, F) */
+    void *att;         /* (B, nq, T, T) or NULL */
+    void *x2;          /* (Ns, C) after attention residual */
+    void *ln2;
+    float *ln2m, *ln2r;
+    void *fch;         /* (N, Fin) */
+    void *fca;         /* (N, F) */
 } rt_lact;
 
 typedef struct rt_act {  /* activations of one (chunk, micro-batch), one slab */
-    float *slab;
+    void *slab;
     size_t bytes;
-    float *xout;         /* (Ns, C) chunk output (kept in the slab on the last chunk) */
-    float *lnf, *lnfm, *lnfr; /* head (last chunk) */
-    float *logits;       /* (N, V) logits -> probs -> dlogits; separate slab, group logits */
+    void *xout;          /* (Ns, C) chunk output (kept in the slab on the last chunk) */
+    void *lnf;           /* head (last chunk) */
+    float *lnfm, *lnfr;
+    void *logits;        /* (N, V) logits (r->adt), then the logit gradient; group logits */
+    float *probs;        /* (N, V) fp32 softmax (= logits under fp32) */
     size_t logits_bytes;
 } rt_act;
 
@@ -207,6 +250,7 @@ struct rt_rank {
     int T_, D_, P_, V_;           /* tp, dp, pp, vpp sizes */
     int M;                        /* micro-batches per step */
     bool solo;
+    rt_dtype adt;                 /* compute type: weights copy, activations, TP/PP traffic */
     rt_dims dm;
     int nchunks;
     rt_chunk chunk[RT_MAX_CHUNKS];
@@ -217,24 +261,27 @@ struct rt_rank {
     uint64_t at_peak[EST_MEM_GROUP_COUNT], gpeak[EST_MEM_GROUP_COUNT];
     uint64_t driver_used;
     bool oom;
+    est_status kst;               /* first kernel failure (host OOM in bf16 emulation, CUDA launch
+                                     error); checked once per step */
     /* scratch (allocated once) */
-    float *full1, *full2;         /* (N, C) gathers and partial sums */
-    float *dres;                  /* (Ns, C) residual-stream gradient */
-    float *dqkv, *datty, *dfch, *dfca;
+    void *full1, *full2;          /* (N, C) gathers and partial sums (adt) */
+    void *dres;                   /* (Ns, C) residual-stream gradient (adt) */
+    void *dqkv, *datty, *dfch, *dfca; /* activation gradients (adt) */
     float *mx, *stats;            /* (N), (2N) cross-entropy */
     float *losses;                /* (N) */
     int *tok, *tgt;               /* (N) device ints */
-    float *recomp;                /* one layer's activations (full recompute) */
+    void *recomp;                 /* one layer's activations (full recompute) */
     size_t scratch_bytes[EST_MEM_GROUP_COUNT];
     void *scratch_slab[EST_MEM_GROUP_COUNT];
-    size_t recomp_floats;         /* floats of recomp (0 without full recompute) */
+    size_t recomp_bytes;          /* bytes of recomp (0 without full recompute) */
     rt_act *acts;                 /* [nchunks * M] */
     rt_sched_op *ops;
     int nops;
     /* step state */
     int step;
     double loss_sum;              /* this step, last stage, tp rank 0 */
-    double t_comm_in_op;          /* communication time inside the current F/B op */
+    int phase;                    /* open timeline segment's part (RT_T_COUNT: not timed) */
+    double phase_t0;              /* host clock at its start (CPU timeline) */
     double time_acc[RT_T_COUNT];
     bool time_measured[RT_T_COUNT];
     float *host_losses;           /* (N) host copy */
@@ -250,7 +297,7 @@ struct rt_rank {
 est_status rt_alloc(rt_rank *r, est_mem_group g, size_t bytes, const char *what, void **out,
                     est_diag *diag);
 void rt_free(rt_rank *r, est_mem_group g, void *p, size_t bytes);
-size_t rt_align(size_t nfloats);
+size_t rt_align_bytes(size_t bytes);
 
 /* sched.c */
 int rt_sched_count(int pp, int vpp, int m);
@@ -267,12 +314,12 @@ void rt_canonical_offsets(const est_model *m, int64_t *off /* [RT_TK_COUNT] */,
                           int64_t *layer_size);
 
 /* layer.c */
-size_t rt_layer_act_floats(const rt_dims *dm, bool stored_full);
-void rt_lact_carve(const rt_dims *dm, float *base, rt_lact *la);
-est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, float *xout,
+size_t rt_layer_act_bytes(const rt_dims *dm, rt_dtype t, bool stored_full);
+void rt_lact_carve(const rt_dims *dm, rt_dtype t, void *base, rt_lact *la);
+est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, void *xout,
                         est_diag *diag);
 est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_diag *diag);
-est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, float *x0, est_diag *diag);
+est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, void *x0, est_diag *diag);
 est_status rt_embed_bwd(rt_rank *r, const rt_chunk *c, est_diag *diag);
 est_status rt_head_fwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag);
 est_status rt_head_bwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag);
@@ -284,13 +331,20 @@ void rt_rank_teardown(rt_rank *r);
 
 /* comm.c: timed collectives (measured, or modelled in solo mode); kinds for the model */
 enum { RT_COLL_AR = 0, RT_COLL_RS, RT_COLL_AG, RT_COLL_P2P };
-est_status rt_c_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
+est_status rt_c_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt, rt_redop op,
                           est_diag *diag);
-est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count, est_diag *diag);
-est_status rt_c_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
-                          est_diag *diag);
-est_status rt_c_send(rt_rank *r, int peer, const float *buf, size_t n, int tag, est_diag *diag);
-est_status rt_c_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag);
+est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
+                               est_diag *diag);
+est_status rt_c_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
+                          rt_dtype dt, est_diag *diag);
+est_status rt_c_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
+                     est_diag *diag);
+est_status rt_c_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
+                     est_diag *diag);
+/* timeline: switch the rank's current phase (RT_T_COUNT = not timed); flush at the end of a
+   step (one device synchronisation) */
+void rt_phase(rt_rank *r, int part);
+void rt_phase_flush(rt_rank *r);
 int rt_group_size(const rt_rank *r, rt_group g);
 int rt_group_index(const rt_rank *r, rt_group g);
 double rt_now_s(void);
@@ -302,14 +356,15 @@ est_status rt_world_create(int nranks, int tp, int dp, int pp, bool emb_group, b
 void rt_world_destroy(rt_world *w);
 void rt_world_abort(rt_world *w);
 void rt_world_attach(rt_world *w, rt_rank *r);
-est_status rt_local_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
-                              est_diag *diag);
-est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count,
+est_status rt_local_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
+                              rt_redop op, est_diag *diag);
+est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
                                    est_diag *diag);
-est_status rt_local_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
-                              est_diag *diag);
-est_status rt_local_send(rt_rank *r, int peer, const float *buf, size_t n, int tag,
+est_status rt_local_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
+                              rt_dtype dt, est_diag *diag);
+est_status rt_local_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
                          est_diag *diag);
-est_status rt_local_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag);
+est_status rt_local_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
+                         est_diag *diag);
 
 #endif /* LLMCAL_RT_INTERNAL_H */

@@ -90,6 +90,11 @@ static est_status check_supported(const est_config *cfg, const rt_options *o, es
         return EST_FAIL(diag, EST_EINVAL, "rank: %d is not a rank of %lld GPUs", o->solo_rank,
                         (long long)p->gpus);
     }
+    if (p->precision != EST_PREC_FP32 && p->precision != EST_PREC_BF16_MIXED) {
+        return EST_FAIL(diag, EST_EUNSUPPORTED,
+                        "precision: %s is not implemented by the runtime (fp32 or bf16-mixed)",
+                        est_precision_name(p->precision));
+    }
     if (m->experts > 0) {
         return EST_FAIL(diag, EST_EUNSUPPORTED,
                         "model: MoE layers (experts=%lld) are not implemented by the runtime",
@@ -267,6 +272,7 @@ est_status rt_run(const est_config *cfg_in, const rt_options *opt, rt_report *ou
         r->pp = g / (p->tp * p->dp);
         r->M = (int)(p->gbs / (p->mbs * p->dp));
         r->solo = solo;
+        r->adt = p->precision == EST_PREC_BF16_MIXED ? RT_BF16 : RT_F32;
         s->first_fail = &first_fail;
         s->loss = losses + (size_t)i * (size_t)opt->steps;
         rt_world_attach(w, r);

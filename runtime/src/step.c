@@ -65,51 +65,72 @@ static bool recomputed(const rt_rank *r, int l)
     return p->recompute_layers <= 0 || l < p->recompute_layers;
 }
 
-static size_t slab_floats(const rt_rank *r, const rt_chunk *c)
+/* bytes of the (Ns, C) residual-stream tensor in the compute type */
+static size_t xs_bytes(const rt_rank *r)
 {
-    const rt_dims *dm = &r->dm;
+    return (size_t)r->dm.Ns * (size_t)r->dm.C * rt_dsize(r->adt);
+}
+
+/* the head's stored tensors: chunk output and final-norm output (adt), mean and rstd (fp32) */
+static size_t head_bytes(const rt_rank *r)
+{
+    size_t Ns = (size_t)r->dm.Ns;
+    size_t f = sizeof(float);
+    return 2 * rt_align_bytes(xs_bytes(r)) + (r->dm.rms ? 0 : rt_align_bytes(Ns * f)) +
+           rt_align_bytes(Ns * f);
+}
+
+static size_t slab_bytes(const rt_rank *r, const rt_chunk *c)
+{
     size_t n = 0;
     for (int l = 0; l < c->nl; l++) {
-        n += rt_layer_act_floats(dm, !recomputed(r, l));
+        n += rt_layer_act_bytes(&r->dm, r->adt, !recomputed(r, l));
     }
-    if (c->last) {
-        size_t Ns = (size_t)dm->Ns;
-        n += 2 * rt_align(Ns * (size_t)dm->C) + (dm->rms ? 0 : rt_align(Ns)) + rt_align(Ns);
-    }
-    return n;
+    return n + (c->last ? head_bytes(r) : 0);
 }
 
 /* pointers of layer l of chunk c in slab a (recomputed layers point into r->recomp) */
 static void lact_get(rt_rank *r, const rt_chunk *c, rt_act *a, int l, rt_lact *la)
 {
     (void)c;
-    float *p = a->slab;
+    char *p = a->slab;
     for (int j = 0; j < l; j++) {
-        p += rt_layer_act_floats(&r->dm, !recomputed(r, j));
+        p += rt_layer_act_bytes(&r->dm, r->adt, !recomputed(r, j));
     }
     if (recomputed(r, l)) {
-        rt_lact_carve(&r->dm, r->recomp, la);
+        rt_lact_carve(&r->dm, r->adt, r->recomp, la);
         la->x = p;
     } else {
-        rt_lact_carve(&r->dm, p, la);
+        rt_lact_carve(&r->dm, r->adt, p, la);
     }
 }
 
 static void head_carve(rt_rank *r, const rt_chunk *c, rt_act *a)
 {
-    const rt_dims *dm = &r->dm;
-    float *p = a->slab;
+    char *p = a->slab;
     for (int j = 0; j < c->nl; j++) {
-        p += rt_layer_act_floats(dm, !recomputed(r, j));
+        p += rt_layer_act_bytes(&r->dm, r->adt, !recomputed(r, j));
     }
-    size_t Ns = (size_t)dm->Ns;
+    size_t Ns = (size_t)r->dm.Ns;
     a->xout = p;
-    p += rt_align(Ns * (size_t)dm->C);
+    p += rt_align_bytes(xs_bytes(r));
     a->lnf = p;
-    p += rt_align(Ns * (size_t)dm->C);
-    a->lnfm = dm->rms ? NULL : p;
-    p += dm->rms ? 0 : rt_align(Ns);
-    a->lnfr = p;
+    p += rt_align_bytes(xs_bytes(r));
+    a->lnfm = r->dm.rms ? NULL : (float *)p;
+    p += r->dm.rms ? 0 : rt_align_bytes(Ns * sizeof(float));
+    a->lnfr = (float *)p;
+}
+
+/* logits (N, V): in the compute type, plus the fp32 softmax under bf16 (Megatron's vocab-parallel
+   cross-entropy keeps both: 2 + 4 bytes per logit); one fp32 buffer under fp32 */
+static est_status alloc_logits(rt_rank *r, rt_act *a, est_diag *diag)
+{
+    size_t nv = (size_t)r->dm.N * (size_t)r->dm.V;
+    size_t lb = rt_align_bytes(nv * rt_dsize(r->adt));
+    a->logits_bytes = r->adt == RT_F32 ? lb : lb + nv * sizeof(float);
+    TRYS(rt_alloc(r, EST_MEM_LOGITS, a->logits_bytes, "logits", &a->logits, diag));
+    a->probs = r->adt == RT_F32 ? (float *)a->logits : (float *)((char *)a->logits + lb);
+    return EST_OK;
 }
 
 static int tag_of(const rt_rank *r, bool fwd, int mb, int vstage)
@@ -128,13 +149,12 @@ static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
     size_t xs = (size_t)dm->Ns * dm->C;
     char what[96];
     snprintf(what, sizeof what, "activations of chunk %d, micro-batch %d", ci, mb);
-    a->bytes = slab_floats(r, c) * sizeof(float);
-    TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, a->bytes, what, (void **)&a->slab, diag));
+    a->bytes = slab_bytes(r, c);
+    TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, a->bytes, what, &a->slab, diag));
     if (c->last) {
         head_carve(r, c, a);
     } else {
-        TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, xs * sizeof(float), "pipeline output",
-                      (void **)&a->xout, diag));
+        TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, xs_bytes(r), "pipeline output", &a->xout, diag));
     }
     if (c->first || c->last) {
         load_batch(r, mb);
@@ -144,12 +164,12 @@ static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
     if (c->first) {
         TRYS(rt_embed_fwd(r, c, la.x, diag));
     } else {
-        TRYS(rt_c_recv(r, (c->vstage - 1) % r->P_, la.x, xs, tag_of(r, true, mb, c->vstage),
-                       diag));
+        TRYS(rt_c_recv(r, (c->vstage - 1) % r->P_, la.x, xs, r->adt,
+                       tag_of(r, true, mb, c->vstage), diag));
     }
     for (int l = 0; l < c->nl; l++) {
         rt_lact nx;
-        float *out = a->xout;
+        void *out = a->xout;
         if (l + 1 < c->nl) {
             lact_get(r, c, a, l + 1, &nx);
             out = nx.x;
@@ -158,13 +178,12 @@ static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
         TRYS(rt_layer_fwd(r, c, l, &la, out, diag));
     }
     if (c->last) {
-        a->logits_bytes = (size_t)dm->N * dm->V * sizeof(float);
-        TRYS(rt_alloc(r, EST_MEM_LOGITS, a->logits_bytes, "logits", (void **)&a->logits, diag));
+        TRYS(alloc_logits(r, a, diag));
         TRYS(rt_head_fwd(r, c, a, diag));
     } else {
-        TRYS(rt_c_send(r, (c->vstage + 1) % r->P_, a->xout, xs,
+        TRYS(rt_c_send(r, (c->vstage + 1) % r->P_, a->xout, xs, r->adt,
                        tag_of(r, true, mb, c->vstage + 1), diag));
-        rt_free(r, EST_MEM_ACTIVATIONS, a->xout, xs * sizeof(float));
+        rt_free(r, EST_MEM_ACTIVATIONS, a->xout, xs_bytes(r));
         a->xout = NULL;
     }
     return EST_OK;
@@ -198,7 +217,7 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
             rt_pbuf *b = &r->buf[ids[i]];
             TRYS(rt_alloc(r, EST_MEM_GRADIENTS, (size_t)b->n * sizeof(float),
                           "gradients (ZeRO-2 bucket)", (void **)&b->gw, diag));
-            r->be->zero(r, b->gw, (size_t)b->n);
+            r->be->zero(r, b->gw, (size_t)b->n * sizeof(float));
         }
     }
     if (c->first || c->last) {
@@ -208,15 +227,16 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
         TRYS(rt_head_bwd(r, c, a, diag));
         rt_free(r, EST_MEM_LOGITS, a->logits, a->logits_bytes);
         a->logits = NULL;
+        a->probs = NULL;
     } else {
-        TRYS(rt_c_recv(r, (c->vstage + 1) % r->P_, r->dres, xs, tag_of(r, false, mb, c->vstage),
-                       diag));
+        TRYS(rt_c_recv(r, (c->vstage + 1) % r->P_, r->dres, xs, r->adt,
+                       tag_of(r, false, mb, c->vstage), diag));
     }
     for (int l = c->nl - 1; l >= 0; l--) {
         rt_lact la;
         lact_get(r, c, a, l, &la);
         if (recomputed(r, l)) {
-            float *tmp = r->recomp + r->recomp_floats - rt_align(xs);
+            void *tmp = (char *)r->recomp + r->recomp_bytes - rt_align_bytes(xs_bytes(r));
             TRYS(rt_layer_fwd(r, c, l, &la, tmp, diag));
         }
         TRYS(rt_layer_bwd(r, c, l, &la, diag));
@@ -224,7 +244,7 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
     if (c->first) {
         TRYS(rt_embed_bwd(r, c, diag));
     } else {
-        TRYS(rt_c_send(r, (c->vstage - 1 + r->P_) % r->P_, r->dres, xs,
+        TRYS(rt_c_send(r, (c->vstage - 1 + r->P_) % r->P_, r->dres, xs, r->adt,
                        tag_of(r, false, mb, c->vstage - 1), diag));
     }
     rt_free(r, EST_MEM_ACTIVATIONS, a->slab, a->bytes);
@@ -233,7 +253,7 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
         for (int i = 0; i < nb; i++) {
             rt_pbuf *b = &r->buf[ids[i]];
             size_t part = (size_t)(b->n / r->D_);
-            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->gw, part, diag));
+            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->gw, part, RT_F32, diag));
             r->be->add(r, b->g, b->gw + (size_t)r->dp * part, part);
             rt_free(r, EST_MEM_GRADIENTS, b->gw, (size_t)b->n * sizeof(float));
             b->gw = NULL;
@@ -257,9 +277,9 @@ static est_status reduce_grads(rt_rank *r, est_diag *diag)
     for (int i = 0; i < r->nbuf; i++) {
         rt_pbuf *b = &r->buf[i];
         if (zero == 0) {
-            TRYS(rt_c_allreduce(r, RT_G_DP, b->g, (size_t)b->n, RT_OP_SUM, diag));
+            TRYS(rt_c_allreduce(r, RT_G_DP, b->g, (size_t)b->n, RT_F32, RT_OP_SUM, diag));
         } else if (zero == 1) {
-            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->g, (size_t)(b->n / r->D_), diag));
+            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->g, (size_t)(b->n / r->D_), RT_F32, diag));
         }
         float *gh = held_grads(r, b);
         if (r->dm.sp) { /* Megatron allreduce_layernorm_grads: SP-replicated params */
@@ -268,13 +288,14 @@ static est_status reduce_grads(rt_rank *r, est_diag *diag)
                 int64_t s = t->off > b->lo ? t->off : b->lo;
                 int64_t e = t->off + t->n < b->hi ? t->off + t->n : b->hi;
                 if (t->tp_repl && e > s) {
-                    TRYS(rt_c_allreduce(r, RT_G_TP, gh + (s - b->lo), (size_t)(e - s), RT_OP_SUM,
-                                        diag));
+                    TRYS(rt_c_allreduce(r, RT_G_TP, gh + (s - b->lo), (size_t)(e - s), RT_F32,
+                                        RT_OP_SUM, diag));
                 }
             }
         }
         if (b->is_wte) { /* Megatron _allreduce_word_embedding_grads */
-            TRYS(rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_OP_SUM, diag));
+            TRYS(rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_F32, RT_OP_SUM,
+                                diag));
         }
     }
     return EST_OK;
@@ -312,24 +333,25 @@ static est_status optimizer(rt_rank *r, bool last_step, est_diag *diag)
     for (int i = 0; i < r->nbuf; i++) {
         rt_pbuf *b = &r->buf[i];
         float *gh = held_grads(r, b);
-        if (last_step && o->grads_out && !r->solo && (zero > 0 || r->dp == 0)) {
+        bool holder = !r->solo && (zero > 0 || r->dp == 0); /* one writer per element */
+        if (last_step && o->grads_out && holder) {
+            rt_phase(r, RT_T_COUNT);
             capture(r, b, gh, b->lo, b->hi, o->grads_out, &cst);
         }
-        double t0 = r->be->clock(r);
-        r->be->adamw(r, b->p + b->lo, gh, b->m, b->v, (size_t)(b->hi - b->lo), (float)o->lr,
-                     (float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay,
-                     r->step + 1);
-        r->time_acc[RT_T_OPTIMIZER] += r->be->clock(r) - t0;
-        if (zero >= 1) {
-            TRYS(rt_c_allgather(r, RT_G_DP, b->p + b->lo, b->p, (size_t)(b->n / r->D_), diag));
+        rt_phase(r, RT_T_OPTIMIZER);
+        r->be->adamw(r, b->master, gh, b->m, b->v,
+                     r->adt == RT_F32 ? NULL : rt_elem(b->p, (size_t)b->lo, r->adt),
+                     (size_t)(b->hi - b->lo), (float)o->lr, (float)o->beta1, (float)o->beta2,
+                     (float)o->eps, (float)o->weight_decay, r->step + 1);
+        if (zero >= 1) { /* Megatron's distributed optimizer gathers the compute-type params */
+            TRYS(rt_c_allgather(r, RT_G_DP, rt_elem(b->p, (size_t)b->lo, r->adt), b->p,
+                                (size_t)(b->n / r->D_), r->adt, diag));
         }
-        if (zero >= 2) {
-            r->be->zero(r, b->g, (size_t)(b->hi - b->lo));
-        } else {
-            r->be->zero(r, b->g, (size_t)b->n);
-        }
-        if (last_step && o->params_out && !r->solo && r->dp == 0) {
-            capture(r, b, b->p, 0, b->n, o->params_out, &cst);
+        size_t gn = zero >= 2 ? (size_t)(b->hi - b->lo) : (size_t)b->n;
+        r->be->zero(r, b->g, gn * sizeof(float));
+        if (last_step && o->params_out && holder) { /* the fp32 master weights */
+            rt_phase(r, RT_T_COUNT);
+            capture(r, b, b->master, b->lo, b->hi, o->params_out, &cst);
         }
     }
     if (cst != EST_OK) {
@@ -346,21 +368,31 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
     const rt_dims *dm = &r->dm;
     size_t N = (size_t)dm->N;
     size_t C = (size_t)dm->C;
+    size_t e = rt_dsize(r->adt);
+    size_t f = sizeof(float);
     bool last = r->chunk[r->nchunks - 1].last;
-    size_t n_comm = 2 * rt_align(N * C);
-    size_t n_logit = last ? rt_align(N) + rt_align(2 * N) + rt_align(N) : 0;
-    size_t n_ws = rt_align((size_t)dm->Ns * C) + rt_align(N * (size_t)dm->QKV) +
-                  rt_align(N * (size_t)dm->qd) + rt_align(N * (size_t)dm->Fin) +
-                  rt_align(N * (size_t)dm->F) + 2 * rt_align(N); /* + tokens, targets */
-    r->recomp_floats = 0;
+    size_t full = rt_align_bytes(N * C * e);
+    size_t n_comm = 2 * full;
+    size_t n_logit = last ? rt_align_bytes(N * f) + rt_align_bytes(2 * N * f) +
+                                rt_align_bytes(N * f)
+                          : 0;
+    size_t ws[7] = {rt_align_bytes((size_t)dm->Ns * C * e), rt_align_bytes(N * dm->QKV * e),
+                    rt_align_bytes(N * dm->qd * e),           rt_align_bytes(N * dm->Fin * e),
+                    rt_align_bytes(N * dm->F * e),            rt_align_bytes(N * sizeof(int)),
+                    rt_align_bytes(N * sizeof(int))}; /* gradients, tokens, targets */
+    size_t n_ws = 0;
+    for (int i = 0; i < 7; i++) {
+        n_ws += ws[i];
+    }
+    r->recomp_bytes = 0;
     if (r->cfg->par.recompute == EST_RECOMPUTE_FULL) {
-        r->recomp_floats = rt_layer_act_floats(dm, true) + rt_align((size_t)dm->Ns * C);
+        r->recomp_bytes = rt_layer_act_bytes(dm, r->adt, true) + rt_align_bytes(xs_bytes(r));
     }
     size_t want[EST_MEM_GROUP_COUNT] = {0};
     want[EST_MEM_COMM] = n_comm;
     want[EST_MEM_LOGITS] = n_logit;
     want[EST_MEM_WORKSPACE] = n_ws;
-    want[EST_MEM_ACTIVATIONS] = r->recomp_floats;
+    want[EST_MEM_ACTIVATIONS] = r->recomp_bytes;
     const char *names[EST_MEM_GROUP_COUNT] = {0};
     names[EST_MEM_COMM] = "TP gather/partial-sum buffers";
     names[EST_MEM_LOGITS] = "cross-entropy buffers";
@@ -370,32 +402,27 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
         if (want[g] == 0) {
             continue;
         }
-        r->scratch_bytes[g] = want[g] * sizeof(float);
+        r->scratch_bytes[g] = want[g];
         TRYS(rt_alloc(r, (est_mem_group)g, r->scratch_bytes[g], names[g], &r->scratch_slab[g],
                       diag));
     }
-    float *p = r->scratch_slab[EST_MEM_COMM];
+    char *p = r->scratch_slab[EST_MEM_COMM];
     r->full1 = p;
-    r->full2 = p + rt_align(N * C);
+    r->full2 = p + full;
     if (last) {
         p = r->scratch_slab[EST_MEM_LOGITS];
-        r->mx = p;
-        r->stats = p + rt_align(N);
-        r->losses = p + rt_align(N) + rt_align(2 * N);
+        r->mx = (float *)p;
+        r->stats = (float *)(p + rt_align_bytes(N * f));
+        r->losses = (float *)(p + rt_align_bytes(N * f) + rt_align_bytes(2 * N * f));
     }
     p = r->scratch_slab[EST_MEM_WORKSPACE];
-    r->dres = p;
-    p += rt_align((size_t)dm->Ns * C);
-    r->dqkv = p;
-    p += rt_align(N * (size_t)dm->QKV);
-    r->datty = p;
-    p += rt_align(N * (size_t)dm->qd);
-    r->dfch = p;
-    p += rt_align(N * (size_t)dm->Fin);
-    r->dfca = p;
-    p += rt_align(N * (size_t)dm->F);
+    void **dst[5] = {&r->dres, &r->dqkv, &r->datty, &r->dfch, &r->dfca};
+    for (int i = 0; i < 5; i++) {
+        *dst[i] = p;
+        p += ws[i];
+    }
     r->tok = (int *)p;
-    r->tgt = (int *)(p + rt_align(N));
+    r->tgt = (int *)(p + ws[5]);
     r->recomp = r->scratch_slab[EST_MEM_ACTIVATIONS];
     return EST_OK;
 }
@@ -403,6 +430,7 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
 est_status rt_rank_setup(rt_rank *r, est_diag *diag)
 {
     rt_dims_init(r);
+    r->phase = RT_T_COUNT;
     for (int i = 0; i < RT_T_COUNT; i++) {
         r->time_measured[i] = true;
     }
@@ -438,14 +466,18 @@ est_status rt_rank_train(rt_rank *r, est_diag *diag)
         r->loss_sum = 0.0;
         for (int k = 0; k < r->nops; k++) {
             const rt_sched_op *op = &r->ops[k];
-            r->t_comm_in_op = 0.0;
-            double t0 = r->be->clock(r);
+            rt_phase(r, op->fwd ? RT_T_FORWARD : RT_T_BACKWARD);
             TRYS(op->fwd ? op_fwd(r, op->chunk, op->mb, diag) : op_bwd(r, op->chunk, op->mb, diag));
-            double dt = r->be->clock(r) - t0 - r->t_comm_in_op;
-            r->time_acc[op->fwd ? RT_T_FORWARD : RT_T_BACKWARD] += dt;
         }
+        rt_phase(r, RT_T_COUNT);
         TRYS(reduce_grads(r, diag));
         TRYS(optimizer(r, r->step == steps - 1, diag));
+        rt_phase_flush(r); /* one wait per step: sums the phase segments */
+        if (r->kst != EST_OK) {
+            return EST_FAIL(diag, r->kst, "rank %d: a %s kernel failed in step %d%s", r->rank,
+                            r->be->name, r->step,
+                            r->kst == EST_ENOMEM ? " (host memory for bf16 emulation)" : "");
+        }
         double wall = r->be->clock(r) - t_step;
         if (r->solo) { /* compute measured + communication modelled, serialised; no bubble */
             wall = 0.0;
@@ -470,8 +502,7 @@ void rt_rank_teardown(rt_rank *r)
             rt_free(r, EST_MEM_ACTIVATIONS, a->slab, a->bytes);
             rt_free(r, EST_MEM_LOGITS, a->logits, a->logits_bytes);
             if (a->xout && !r->chunk[i / r->M].last) {
-                rt_free(r, EST_MEM_ACTIVATIONS, a->xout,
-                        (size_t)r->dm.Ns * r->dm.C * sizeof(float));
+                rt_free(r, EST_MEM_ACTIVATIONS, a->xout, xs_bytes(r));
             }
         }
     }

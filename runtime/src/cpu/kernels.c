@@ -2,64 +2,25 @@
  * following karpathy/llm.c train_gpt2.c (layernorm, matmul, attention, gelu, crossentropy, adamw)
  * plus RMSNorm, RoPE, SwiGLU, GQA and the vocab-parallel cross-entropy pieces of Megatron.
  *
+ * All arguments fp32; cpu/backend.c adapts them to the rank's compute type (bf16 storage: widen,
+ * run these, round once on store), so these functions are the arithmetic of both precisions.
  * This file is the specification the CUDA backend must match. It is deliberately simple (loops,
  * no blocking, no threads inside an op): ranks already run as threads. Sums that feed the loss
  * are accumulated in double so finite-difference checks are not drowned in rounding.
- * Not here: collectives (comm_local.c), parallel logic (layer.c, step.c).
+ * Not here: the backend table and bf16 storage (backend.c), collectives (comm_local.c), parallel
+ * logic (layer.c, step.c).
  */
-#include "rt_internal.h"
+#include "cpu/cpu_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-// ---------------------------------------------------------------------------
-// memory
-
-static void *cpu_alloc(rt_rank *r, size_t bytes)
-{
-    (void)r;
-    return calloc(1, bytes > 0 ? bytes : 1);
-}
-
-static void cpu_free(rt_rank *r, void *p)
-{
-    (void)r;
-    free(p);
-}
-
-static void cpu_zero(rt_rank *r, float *p, size_t n)
-{
-    (void)r;
-    memset(p, 0, n * sizeof *p);
-}
-
-static void cpu_copy(rt_rank *r, float *dst, const float *src, size_t n)
-{
-    (void)r;
-    if (dst != src) {
-        memmove(dst, src, n * sizeof *dst);
-    }
-}
-
-static void cpu_bytes(rt_rank *r, void *dst, const void *src, size_t bytes)
-{
-    (void)r;
-    memcpy(dst, src, bytes);
-}
-
-static double cpu_clock(rt_rank *r)
-{
-    (void)r;
-    return rt_now_s();
-}
 
 // ---------------------------------------------------------------------------
 // embedding (vocab-parallel: rows [voff, voff+V) live here, others give 0)
 
-static void embed_fwd(rt_rank *r, float *out, const int *tok, const float *wte, int N, int C,
-                      int voff, int V)
+void rtk_embed_fwd(rt_rank *r, float *out, const int *tok, const float *wte, int N, int C, int voff,
+                   int V)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -73,8 +34,8 @@ static void embed_fwd(rt_rank *r, float *out, const int *tok, const float *wte, 
     }
 }
 
-static void embed_bwd(rt_rank *r, float *dwte, const float *dout, const int *tok, int N, int C,
-                      int voff, int V)
+void rtk_embed_bwd(rt_rank *r, float *dwte, const float *dout, const int *tok, int N, int C,
+                   int voff, int V)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -91,7 +52,7 @@ static void embed_bwd(rt_rank *r, float *dwte, const float *dout, const int *tok
 }
 
 /* rows are (b, t) flattened; row0 is the global row of out[0] (sequence-parallel shards) */
-static void pos_fwd(rt_rank *r, float *out, const float *wpe, int N, int T, int C, int row0)
+void rtk_pos_fwd(rt_rank *r, float *out, const float *wpe, int N, int T, int C, int row0)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -103,7 +64,7 @@ static void pos_fwd(rt_rank *r, float *out, const float *wpe, int N, int T, int 
     }
 }
 
-static void pos_bwd(rt_rank *r, float *dwpe, const float *dout, int N, int T, int C, int row0)
+void rtk_pos_bwd(rt_rank *r, float *dwpe, const float *dout, int N, int T, int C, int row0)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -118,8 +79,8 @@ static void pos_bwd(rt_rank *r, float *dwpe, const float *dout, int N, int T, in
 // ---------------------------------------------------------------------------
 // LayerNorm / RMSNorm (eps 1e-5 as llm.c); mean unused (may be NULL) for RMSNorm
 
-static void norm_fwd(rt_rank *r, float *out, float *mean, float *rstd, const float *inp,
-                     const float *w, const float *b, int N, int C, bool rms)
+void rtk_norm_fwd(rt_rank *r, float *out, float *mean, float *rstd, const float *inp,
+                  const float *w, const float *b, int N, int C, bool rms)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -150,9 +111,9 @@ static void norm_fwd(rt_rank *r, float *out, float *mean, float *rstd, const flo
     }
 }
 
-static void norm_bwd(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
-                     const float *inp, const float *w, const float *mean, const float *rstd, int N,
-                     int C, bool rms)
+void rtk_norm_bwd(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
+                  const float *inp, const float *w, const float *mean, const float *rstd, int N,
+                  int C, bool rms)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -189,8 +150,8 @@ static void norm_bwd(rt_rank *r, float *dinp, float *dw, float *db, const float 
 // ---------------------------------------------------------------------------
 // matmul: out (N, OC) = inp (N, C) @ w (OC, C)^T + bias (OC)
 
-static void matmul_fwd(rt_rank *r, float *out, const float *inp, const float *w,
-                       const float *bias, int N, int C, int OC)
+void rtk_matmul_fwd(rt_rank *r, float *out, const float *inp, const float *w, const float *bias,
+                    int N, int C, int OC)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -209,8 +170,8 @@ static void matmul_fwd(rt_rank *r, float *out, const float *inp, const float *w,
 
 /* dinp (N, C) = dout @ w (overwritten; may be NULL); dw (OC, C) += dout^T @ inp;
    db (OC) += column sums of dout (may be NULL) */
-static void matmul_bwd(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
-                       const float *inp, const float *w, int N, int C, int OC)
+void rtk_matmul_bwd(rt_rank *r, float *dinp, float *dw, float *db, const float *dout,
+                    const float *inp, const float *w, int N, int C, int OC)
 {
     (void)r;
     if (dinp) {
@@ -248,7 +209,7 @@ static void matmul_bwd(rt_rank *r, float *dinp, float *dw, float *db, const floa
 // RoPE (rotate-half pairing of GPT-NeoX/Llama, base 10000) on q and k of each qkv row;
 // inverse rotates by -theta (the backward of a rotation is its transpose)
 
-static void rope(rt_rank *r, float *qkv, int B, int T, int nq, int nkv, int d, bool inverse)
+void rtk_rope(rt_rank *r, float *qkv, int B, int T, int nq, int nkv, int d, bool inverse)
 {
     (void)r;
     int QKV = (nq + 2 * nkv) * d;
@@ -279,16 +240,16 @@ static void rope(rt_rank *r, float *qkv, int B, int T, int nq, int nkv, int d, b
 // causal attention with GQA (query head h reads kv head h / (nq/nkv)); stores the log-sum-exp
 // per row (flash-style) and, when att != NULL, the probabilities (standard attention)
 
-static void attn_fwd(rt_rank *r, float *out, float *lse, float *att, const float *qkv, int B,
-                     int T, int nq, int nkv, int d)
+void rtk_attn_fwd(rt_rank *r, float *out, float *lse, float *att, const float *qkv, int B, int T,
+                  int nq, int nkv, int d)
 {
-    (void)r;
     int QKV = (nq + 2 * nkv) * d;
     int grp = nq / nkv;
     float scale = 1.0f / sqrtf((float)d);
     double *p = malloc((size_t)T * sizeof *p);
     if (!p) {
-        return; /* NOTE: T doubles; a failure here is a host out-of-memory far below any model */
+        r->kst = EST_ENOMEM; /* reported at the end of the step */
+        return;
     }
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < nq; h++) {
@@ -336,9 +297,8 @@ static void attn_fwd(rt_rank *r, float *out, float *lse, float *att, const float
     free(p);
 }
 
-static void attn_bwd(rt_rank *r, float *dqkv, const float *dout, const float *qkv,
-                     const float *out, const float *lse, const float *att, int B, int T, int nq,
-                     int nkv, int d)
+void rtk_attn_bwd(rt_rank *r, float *dqkv, const float *dout, const float *qkv, const float *out,
+                  const float *lse, const float *att, int B, int T, int nq, int nkv, int d)
 {
     (void)r;
     int QKV = (nq + 2 * nkv) * d;
@@ -396,7 +356,7 @@ static void attn_bwd(rt_rank *r, float *dqkv, const float *dout, const float *qk
 
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
 
-static void act_fwd(rt_rank *r, float *out, const float *inp, int N, int F, rt_actkind k)
+void rtk_act_fwd(rt_rank *r, float *out, const float *inp, int N, int F, rt_actkind k)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -418,8 +378,8 @@ static void act_fwd(rt_rank *r, float *out, const float *inp, int N, int F, rt_a
     }
 }
 
-static void act_bwd(rt_rank *r, float *dinp, const float *dout, const float *inp, int N, int F,
-                    rt_actkind k)
+void rtk_act_bwd(rt_rank *r, float *dinp, const float *dout, const float *inp, int N, int F,
+                 rt_actkind k)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -455,8 +415,8 @@ static void act_bwd(rt_rank *r, float *dinp, const float *dout, const float *inp
 // ---------------------------------------------------------------------------
 // residual, bias, add
 
-static void residual_fwd(rt_rank *r, float *out, const float *a, const float *b,
-                         const float *bias, int N, int C)
+void rtk_residual_fwd(rt_rank *r, float *out, const float *a, const float *b, const float *bias,
+                      int N, int C)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -467,7 +427,7 @@ static void residual_fwd(rt_rank *r, float *out, const float *a, const float *b,
     }
 }
 
-static void bias_bwd(rt_rank *r, float *db, const float *dout, int N, int C)
+void rtk_bias_bwd(rt_rank *r, float *db, const float *dout, int N, int C)
 {
     (void)r;
     for (int i = 0; i < C; i++) {
@@ -479,7 +439,7 @@ static void bias_bwd(rt_rank *r, float *db, const float *dout, int N, int C)
     }
 }
 
-static void add(rt_rank *r, float *dst, const float *src, size_t n)
+void rtk_add(rt_rank *r, float *dst, const float *src, size_t n)
 {
     (void)r;
     for (size_t i = 0; i < n; i++) {
@@ -492,7 +452,7 @@ static void add(rt_rank *r, float *dst, const float *src, size_t n)
 // (after an all-reduce MAX) local sum of exp and the target logit, then (after all-reduce SUM)
 // loss = log(sum) + max - target_logit and probs = exp(l - max) / sum
 
-static void ce_max(rt_rank *r, float *mx, const float *logits, int N, int V)
+void rtk_ce_max(rt_rank *r, float *mx, const float *logits, int N, int V)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -506,8 +466,8 @@ static void ce_max(rt_rank *r, float *mx, const float *logits, int N, int V)
 }
 
 /* stats[n] = sum exp(l - mx); stats[N + n] = target logit if the target is local, else 0 */
-static void ce_partial(rt_rank *r, float *stats, const float *logits, const float *mx,
-                       const int *tgt, int N, int V, int voff)
+void rtk_ce_partial(rt_rank *r, float *stats, const float *logits, const float *mx, const int *tgt,
+                    int N, int V, int voff)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
@@ -522,30 +482,32 @@ static void ce_partial(rt_rank *r, float *stats, const float *logits, const floa
     }
 }
 
-static void ce_finish(rt_rank *r, float *probs, float *losses, const float *stats,
-                      const float *mx, int N, int V)
+void rtk_ce_finish(rt_rank *r, float *probs, float *losses, const float *stats, const float *mx,
+                   const float *logits, int N, int V)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
-        float *l = probs + (size_t)n * V;
+        float *p = probs + (size_t)n * V;
+        const float *l = logits + (size_t)n * V;
         double s = stats[n];
         losses[n] = (float)(log(s) + mx[n] - stats[N + n]);
         for (int i = 0; i < V; i++) {
-            l[i] = (float)(exp((double)l[i] - mx[n]) / s);
+            p[i] = (float)(exp((double)l[i] - mx[n]) / s);
         }
     }
 }
 
-/* dlogits = (probs - onehot(target)) * scale, in place */
-static void ce_bwd(rt_rank *r, float *dlogits, const int *tgt, int N, int V, int voff,
-                   float scale)
+/* dlogits = (probs - onehot(target)) * scale (may be in place) */
+void rtk_ce_bwd(rt_rank *r, float *dlogits, const float *probs, const int *tgt, int N, int V,
+                int voff, float scale)
 {
     (void)r;
     for (int n = 0; n < N; n++) {
         float *l = dlogits + (size_t)n * V;
+        const float *p = probs + (size_t)n * V;
         int t = tgt[n] - voff;
         for (int i = 0; i < V; i++) {
-            l[i] = (l[i] - (i == t ? 1.0f : 0.0f)) * scale;
+            l[i] = (p[i] - (i == t ? 1.0f : 0.0f)) * scale;
         }
     }
 }
@@ -553,8 +515,8 @@ static void ce_bwd(rt_rank *r, float *dlogits, const int *tgt, int N, int V, int
 // ---------------------------------------------------------------------------
 // AdamW (Loshchilov & Hutter 2019; llm.c gpt2_update), t counts from 1
 
-static void adamw(rt_rank *r, float *p, const float *g, float *m, float *v, size_t n, float lr,
-                  float b1, float b2, float eps, float wd, int t)
+void rtk_adamw(rt_rank *r, float *p, const float *g, float *m, float *v, size_t n, float lr,
+               float b1, float b2, float eps, float wd, int t)
 {
     (void)r;
     float c1 = 1.0f - powf(b1, (float)t);
@@ -567,43 +529,3 @@ static void adamw(rt_rank *r, float *p, const float *g, float *m, float *v, size
         p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
     }
 }
-
-// ---------------------------------------------------------------------------
-// the table
-
-const rt_backend rt_backend_cpu = {
-    .name = "cpu",
-    .dev_alloc = cpu_alloc,
-    .dev_free = cpu_free,
-    .zero = cpu_zero,
-    .copy = cpu_copy,
-    .to_host = cpu_bytes,
-    .to_dev = cpu_bytes,
-    .clock = cpu_clock,
-    .embed_fwd = embed_fwd,
-    .embed_bwd = embed_bwd,
-    .pos_fwd = pos_fwd,
-    .pos_bwd = pos_bwd,
-    .norm_fwd = norm_fwd,
-    .norm_bwd = norm_bwd,
-    .matmul_fwd = matmul_fwd,
-    .matmul_bwd = matmul_bwd,
-    .rope = rope,
-    .attn_fwd = attn_fwd,
-    .attn_bwd = attn_bwd,
-    .act_fwd = act_fwd,
-    .act_bwd = act_bwd,
-    .residual_fwd = residual_fwd,
-    .bias_bwd = bias_bwd,
-    .add = add,
-    .ce_max = ce_max,
-    .ce_partial = ce_partial,
-    .ce_finish = ce_finish,
-    .ce_bwd = ce_bwd,
-    .adamw = adamw,
-    .allreduce = rt_local_allreduce,
-    .reduce_scatter = rt_local_reduce_scatter,
-    .allgather = rt_local_allgather,
-    .send = rt_local_send,
-    .recv = rt_local_recv,
-};

@@ -2,9 +2,11 @@
  * collectives, and rt_cuda_run(): one thread per rank bound to a local GPU (nccl-tests -t
  * convention), communicators split per group from one ncclCommInitAll world.
  *
- * Every call's error is turned into an est_status with the library's message (RT_CUDA / RT_NCCL,
- * STYLE.md 3.4). Timing: clock() synchronises the rank's stream, so each phase is charged its own
- * device time (no overlap of communication with compute is measured as hidden).
+ * Every call's error is turned into an est_status with the library's message (RT_CUDA / RT_NCCL /
+ * RT_CUBLAS, STYLE.md 3.4). Timing: a timeline of CUDA events recorded on the rank's stream at
+ * every phase change (forward, backward, tp/pp/dp communication, optimizer; no synchronisation
+ * per phase); flush() waits once at the end of a step and sums cudaEventElapsedTime per phase.
+ * clock() (step wall time) synchronises. Memory: cudaMemGetInfo at each new allocator peak.
  * Not yet: pipeline send/recv across GPUs (NCCL needs Megatron's batched
  * send_forward_recv_backward pairing to avoid a stream deadlock in 1F1B); pp > 1 runs in
  * single-GPU shard mode (--rank) only, and rt_cuda_run refuses it otherwise.
@@ -69,15 +71,15 @@ static void cu_free(rt_rank *r, void *p)
     cudaFree(p);
 }
 
-static void cu_zero(rt_rank *r, float *p, size_t n)
+static void cu_zero(rt_rank *r, void *p, size_t bytes)
 {
-    cudaMemsetAsync(p, 0, n * sizeof *p, CX(r)->s);
+    cudaMemsetAsync(p, 0, bytes, CX(r)->s);
 }
 
-static void cu_copy(rt_rank *r, float *dst, const float *src, size_t n)
+static void cu_copy(rt_rank *r, void *dst, const void *src, size_t bytes)
 {
     if (dst != src) {
-        cudaMemcpyAsync(dst, src, n * sizeof *dst, cudaMemcpyDeviceToDevice, CX(r)->s);
+        cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, CX(r)->s);
     }
 }
 
@@ -99,7 +101,65 @@ static double cu_clock(rt_rank *r)
     if (e != cudaSuccess && CX(r)->status == 0) {
         CX(r)->status = (int)e;
     }
+    if (CX(r)->status != 0 && r->kst == EST_OK) {
+        r->kst = CX(r)->status >= 1000 ? EST_ECUBLAS : EST_ECUDA;
+    }
     return rt_now_s();
+}
+
+// ---------------------------------------------------------------------------
+// phase timeline (CUDA events)
+
+static void sum_marks(cu_ctx *c, rt_rank *r)
+{
+    if (c->nev == 0) {
+        return;
+    }
+    if (cudaEventSynchronize(c->ev[c->nev - 1]) != cudaSuccess && c->status == 0) {
+        c->status = (int)cudaErrorLaunchFailure;
+    }
+    for (int i = 1; i < c->nev; i++) {
+        int p = c->part[i - 1];
+        float ms = 0.0f;
+        if (p >= 0 && p < RT_T_STEP &&
+            cudaEventElapsedTime(&ms, c->ev[i - 1], c->ev[i]) == cudaSuccess) {
+            r->time_acc[p] += 1e-3 * ms;
+        }
+    }
+    /* the last mark opens the next segment: keep it as the first */
+    cudaEvent_t last = c->ev[c->nev - 1];
+    c->ev[c->nev - 1] = c->ev[0];
+    c->ev[0] = last;
+    c->part[0] = c->part[c->nev - 1];
+    c->nev = 1;
+}
+
+static void cu_mark(rt_rank *r, int part)
+{
+    cu_ctx *c = CX(r);
+    if (c->nev == CU_MAX_MARKS) {
+        sum_marks(c, r); /* rare: more phase changes in a step than events */
+    }
+    if (c->nev == c->nev_created) {
+        if (cudaEventCreate(&c->ev[c->nev]) != cudaSuccess) {
+            if (c->status == 0) {
+                c->status = (int)cudaErrorMemoryAllocation;
+            }
+            return;
+        }
+        c->nev_created++;
+    }
+    cudaEventRecord(c->ev[c->nev], c->s);
+    c->part[c->nev] = part;
+    c->nev++;
+}
+
+static void cu_flush(rt_rank *r)
+{
+    sum_marks(CX(r), r);
+    if (CX(r)->status != 0 && r->kst == EST_OK) {
+        r->kst = CX(r)->status >= 1000 ? EST_ECUBLAS : EST_ECUDA;
+    }
 }
 
 static uint64_t cu_driver_used(rt_rank *r)
@@ -121,46 +181,51 @@ static int group_nranks(rt_rank *r, rt_group g)
     return rt_group_size(r, g);
 }
 
-static est_status cu_allreduce(rt_rank *r, rt_group g, float *buf, size_t n, rt_redop op,
-                               est_diag *diag)
+static ncclDataType_t nty(rt_dtype dt)
+{
+    return dt == RT_BF16 ? ncclBfloat16 : ncclFloat;
+}
+
+static est_status cu_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
+                               rt_redop op, est_diag *diag)
 {
     if (r->solo || group_nranks(r, g) == 1) {
         return EST_OK;
     }
-    RT_NCCL(ncclAllReduce(buf, buf, n, ncclFloat, op == RT_OP_SUM ? ncclSum : ncclMax,
+    RT_NCCL(ncclAllReduce(buf, buf, n, nty(dt), op == RT_OP_SUM ? ncclSum : ncclMax,
                           CX(r)->comm[g], CX(r)->s),
             diag);
     return EST_OK;
 }
 
-static est_status cu_reduce_scatter(rt_rank *r, rt_group g, float *buf, size_t count,
+static est_status cu_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
                                     est_diag *diag)
 {
     if (r->solo || group_nranks(r, g) == 1) {
         return EST_OK;
     }
     int me = rt_group_index(r, g);
-    RT_NCCL(ncclReduceScatter(buf, buf + (size_t)me * count, count, ncclFloat, ncclSum,
+    RT_NCCL(ncclReduceScatter(buf, rt_elem(buf, (size_t)me * count, dt), count, nty(dt), ncclSum,
                               CX(r)->comm[g], CX(r)->s),
             diag);
     return EST_OK;
 }
 
-static est_status cu_allgather(rt_rank *r, rt_group g, const float *in, float *out, size_t count,
-                               est_diag *diag)
+static est_status cu_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
+                               rt_dtype dt, est_diag *diag)
 {
     int n = group_nranks(r, g);
     if (r->solo || n == 1) {
         for (int j = 0; j < n; j++) { /* local work of the same size */
-            cu_copy(r, out + (size_t)j * count, in, count);
+            cu_copy(r, rt_elem(out, (size_t)j * count, dt), in, count * rt_dsize(dt));
         }
         return EST_OK;
     }
-    RT_NCCL(ncclAllGather(in, out, count, ncclFloat, CX(r)->comm[g], CX(r)->s), diag);
+    RT_NCCL(ncclAllGather(in, out, count, nty(dt), CX(r)->comm[g], CX(r)->s), diag);
     return EST_OK;
 }
 
-static est_status cu_send(rt_rank *r, int peer, const float *buf, size_t n, int tag,
+static est_status cu_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
                           est_diag *diag)
 {
     (void)tag;
@@ -168,19 +233,20 @@ static est_status cu_send(rt_rank *r, int peer, const float *buf, size_t n, int 
         return EST_OK;
     }
     ncclComm_t c = peer == (r->pp + 1) % r->P_ ? CX(r)->pp_fwd : CX(r)->pp_bwd;
-    RT_NCCL(ncclSend(buf, n, ncclFloat, peer, c, CX(r)->s), diag);
+    RT_NCCL(ncclSend(buf, n, nty(dt), peer, c, CX(r)->s), diag);
     return EST_OK;
 }
 
-static est_status cu_recv(rt_rank *r, int peer, float *buf, size_t n, int tag, est_diag *diag)
+static est_status cu_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
+                          est_diag *diag)
 {
     (void)tag;
     if (r->solo) {
-        cu_zero(r, buf, n);
+        cu_zero(r, buf, n * rt_dsize(dt));
         return EST_OK;
     }
     ncclComm_t c = peer == (r->pp + r->P_ - 1) % r->P_ ? CX(r)->pp_fwd : CX(r)->pp_bwd;
-    RT_NCCL(ncclRecv(buf, n, ncclFloat, peer, c, CX(r)->s), diag);
+    RT_NCCL(ncclRecv(buf, n, nty(dt), peer, c, CX(r)->s), diag);
     return EST_OK;
 }
 
@@ -194,6 +260,8 @@ const rt_backend rt_backend_cuda = {
     .to_dev = cu_to_dev,
     .clock = cu_clock,
     .driver_used = cu_driver_used,
+    .mark = cu_mark,
+    .flush = cu_flush,
     .embed_fwd = cu_embed_fwd,
     .embed_bwd = cu_embed_bwd,
     .pos_fwd = cu_pos_fwd,
@@ -248,8 +316,12 @@ static est_status ctx_setup(cu_thread *t)
     est_diag *diag = &t->diag;
     RT_CUDA(cudaSetDevice(c->dev), diag);
     RT_CUDA(cudaStreamCreate(&c->s), diag);
-    RT_CUBLAS(cublasCreate(&c->blas), diag);
-    RT_CUBLAS(cublasSetStream(c->blas, c->s), diag);
+    int gs = cu_gemm_init(c);
+    if (gs != 0) {
+        return EST_FAIL(diag, EST_ECUBLAS, "cublas: cuBLASLt setup (handle, %u MiB workspace) "
+                                           "failed with status %d",
+                        CU_WORKSPACE_BYTES >> 20, gs);
+    }
     if (r->solo) {
         return EST_OK;
     }
@@ -279,9 +351,11 @@ static void ctx_destroy(cu_ctx *c)
             ncclCommDestroy(all[i]);
         }
     }
-    if (c->blas) {
-        cublasDestroy(c->blas);
+    for (int i = 0; i < c->nev_created; i++) {
+        cudaEventDestroy(c->ev[i]);
     }
+    c->nev = c->nev_created = 0;
+    cu_gemm_destroy(c);
     if (c->s) {
         cudaStreamDestroy(c->s);
     }
