@@ -160,18 +160,24 @@ static void print_text(FILE *f, const rt_report *rep, const est_memory_report *p
     const rt_rank_report *w = &rep->ranks[worst_rank(rep)];
     fprintf(f, "\nmemory of rank %d (tp %d, dp %d, pp %d) at its peak, MiB:\n", w->rank, w->tp_rank,
             w->dp_rank, w->pp_rank);
+    /* the estimator's figures for the same pipeline stage as the measured rank */
+    const est_stage_memory *ps = NULL;
+    if (pm) {
+        int last = pm->last.stage;
+        ps = w->pp_rank == 0 ? &pm->first : (w->pp_rank == last ? &pm->last : &pm->worst);
+    }
     fprintf(f, "  %-16s %12s %12s\n", "group", "measured", pm ? "predicted" : "");
     for (int g = 0; g < EST_MEM_GROUP_COUNT; g++) {
         fprintf(f, "  %-16s %12.3f", est_mem_group_name((est_mem_group)g),
                 w->at_peak_bytes[g] / mib);
         if (pm) {
-            fprintf(f, " %12.3f", pm->worst.bytes[g] / mib);
+            fprintf(f, " %12.3f", ps->bytes[g] / mib);
         }
         fprintf(f, "\n");
     }
     fprintf(f, "  %-16s %12.3f", "peak_allocated", w->peak_bytes / mib);
     if (pm) {
-        fprintf(f, " %12.3f", pm->worst.peak_allocated / mib);
+        fprintf(f, " %12.3f", ps->peak_allocated / mib);
     }
     fprintf(f, "\n\ntime per step, s (m = measured, ~ = modelled):\n");
     for (int p = 0; p < RT_T_COUNT; p++) {
