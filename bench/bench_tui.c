@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         if (s == NULL) {
             return 2;
         }
-        tui_search_prepare(s, &st->cfg);
+        tui_search_prepare(s, &st->cfg, &st->setup.coeffs);
         t0 = now_s();
         tui_search_run(s);
         printf("  search (worker thread in the program): %.3f s, %llu candidates, %llu valid, "

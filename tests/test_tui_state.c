@@ -176,7 +176,7 @@ int main(void)
     CHECK(st->page == TUI_PAGE_SEARCH && st->focus == TUI_FOCUS_SEARCH, "s shows the search");
 
     /* the search (run synchronously here; the program runs it on a thread) and loading a row */
-    tui_search_prepare(&st->search, &st->cfg);
+    tui_search_prepare(&st->search, &st->cfg, &st->setup.coeffs);
     tui_search_run(&st->search);
     CHECK(st->search.status == EST_OK && st->search.n_hits > 1, "llama-3-70b fits on 64 H100");
     for (int i = 1; i < st->search.n_hits; i++) {

@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-est_status tui_engine_estimate(est_config *cfg, est_memory_report *mem, est_time_report *t,
-                               est_status *time_status, est_diag *time_diag, est_diag *diag)
+est_status tui_engine_estimate(est_config *cfg, const est_coeffs *coeffs, est_memory_report *mem,
+                               est_time_report *t, est_status *time_status, est_diag *time_diag,
+                               est_diag *diag)
 {
     est_config c = *cfg;
     est_status s = est_config_resolve(&c, diag);
@@ -18,7 +19,9 @@ est_status tui_engine_estimate(est_config *cfg, est_memory_report *mem, est_time
     if (s != EST_OK) {
         return s;
     }
-    *time_status = est_step_time(&c, t, time_diag);
+    est_time_opts o = est_time_opts_default();
+    o.coeffs = coeffs;
+    *time_status = est_step_time_ex(&c, &o, t, time_diag);
     *cfg = c;
     return EST_OK;
 }
@@ -26,9 +29,10 @@ est_status tui_engine_estimate(est_config *cfg, est_memory_report *mem, est_time
 // ---------------------------------------------------------------------------
 // search
 
-void tui_search_prepare(tui_search *s, const est_config *base)
+void tui_search_prepare(tui_search *s, const est_config *base, const est_coeffs *coeffs)
 {
     memset(s, 0, sizeof *s);
+    s->coeffs = coeffs != NULL ? *coeffs : est_coeffs_from_hw(base->gpu, base->cluster);
     s->model = *base->model;
     s->gpu = *base->gpu;
     s->cluster = *base->cluster;
@@ -50,7 +54,9 @@ void tui_search_run(tui_search *s)
     s->base.gpu = &s->gpu;
     s->base.cluster = &s->cluster;
     s->n_hits = 0;
-    s->status = est_search(&s->base, &space, NULL, s->hits, TUI_SEARCH_CAP, &s->n_hits, &s->stats,
+    est_time_opts o = est_time_opts_default();
+    o.coeffs = &s->coeffs;
+    s->status = est_search(&s->base, &space, &o, s->hits, TUI_SEARCH_CAP, &s->n_hits, &s->stats,
                            &d);
     if (s->status != EST_OK) {
         snprintf(s->error, sizeof s->error, "%s", d.msg[0] ? d.msg : est_status_str(s->status));

@@ -177,8 +177,8 @@ static void search_start(tui_state *st, search_job *job)
                                                 : "a search is already running");
         return;
     }
-    tui_search_prepare(&job->s, search_base(st));
-    tui_search_prepare(&st->search, search_base(st));
+    tui_search_prepare(&job->s, search_base(st), &st->setup.coeffs);
+    tui_search_prepare(&st->search, search_base(st), &st->setup.coeffs);
     atomic_store(&job->finished, 0);
     job->cancelled = false;
     job->t0 = now_s();
@@ -232,7 +232,7 @@ static int snapshot(tui_state *st, const tui_opts *o)
     }
     if (st->page == TUI_PAGE_SEARCH) {
         double t0 = now_s();
-        tui_search_prepare(&st->search, search_base(st));
+        tui_search_prepare(&st->search, search_base(st), &st->setup.coeffs);
         tui_search_run(&st->search);
         st->search.elapsed_s = now_s() - t0;
         search_finished(st);

@@ -75,7 +75,7 @@ void tui_state_recompute(tui_state *st)
     char room[32];
     repoint(st);
     c = st->setup.cfg;
-    s = tui_engine_estimate(&c, &st->mem, &st->time, &ts, &td, &d);
+    s = tui_engine_estimate(&c, &st->setup.coeffs, &st->mem, &st->time, &ts, &td, &d);
     if (s != EST_OK) {
         st->ok = false;
         st->time_ok = false;

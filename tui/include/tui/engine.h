@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "est/compute.h"
 #include "est/config.h"
 #include "est/memory.h"
 #include "est/status.h"
@@ -23,9 +24,12 @@
  * In: *cfg as the user set it (gbs 0 = derived). Out: *cfg resolved, *mem, *t.
  * Returns EST_OK when the configuration resolved and its memory was computed; otherwise the
  * resolver's or est_memory's status, with diag saying why in words, and *cfg unchanged.
- * The time model may fail on its own: *time_status / time_diag say so (the memory stays valid). */
-est_status tui_engine_estimate(est_config *cfg, est_memory_report *mem, est_time_report *t,
-                               est_status *time_status, est_diag *time_diag, est_diag *diag);
+ * The time model may fail on its own: *time_status / time_diag say so (the memory stays valid).
+ * `coeffs` are the time model's coefficients (the profiles' or a calibration's); NULL = the
+ * profiles' defaults. */
+est_status tui_engine_estimate(est_config *cfg, const est_coeffs *coeffs, est_memory_report *mem,
+                               est_time_report *t, est_status *time_status, est_diag *time_diag,
+                               est_diag *diag);
 
 /* A search of the configuration space around one configuration (est_search, est/search.h), with
  * its own copies of the profiles so that it can run on a worker thread while the user edits the
@@ -36,6 +40,7 @@ typedef struct tui_search {
     est_gpu gpu;
     est_cluster cluster;
     est_config base;                          /* gpus, gbs, seq, precision, framework... kept */
+    est_coeffs coeffs;                        /* time-model coefficients of the search */
     bool prepared;                            /* tui_search_prepare() was called */
     bool running;                             /* set by the caller while a worker runs it */
     bool done;                                /* tui_search_run() finished */
@@ -50,7 +55,7 @@ typedef struct tui_search {
 /* Resets *s to search around `base` (resolved or not): copies its model, GPU and cluster, keeps
  * its GPU count, global batch (0: one sequence per GPU), sequence length, precision, framework and
  * attention; TP/PP/VPP/CP/EP/ZeRO/micro-batch/recompute are searched. Pure. */
-void tui_search_prepare(tui_search *s, const est_config *base);
+void tui_search_prepare(tui_search *s, const est_config *base, const est_coeffs *coeffs);
 
 /* Runs the whole search (blocking; est_search over est_search_space_default()) and fills hits,
  * stats, status, error and done. Pure and reentrant: safe on a worker thread as long as nothing
