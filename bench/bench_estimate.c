@@ -31,7 +31,8 @@ int main(int argc, char **argv)
     est_model m;
     est_gpu g;
     est_diag d = {{0}, NULL, 0};
-    if (prof_model_load(model_name, &m, &d) != EST_OK || prof_gpu_load(gpu_name, &g, &d) != EST_OK) {
+    if (prof_model_load(model_name, &m, &d) != EST_OK ||
+        prof_gpu_load(gpu_name, &g, &d) != EST_OK) {
         fprintf(stderr, "bench_estimate: %s\n", d.msg);
         return 2;
     }
@@ -69,8 +70,9 @@ int main(int argc, char **argv)
         t1 = now_s();
     }
     double dt = t1 - t0;
-    printf("bench_estimate (%s): %s on %s: %.0f estimates/s (%.0f ns each, %ld of %ld valid) [%g]\n",
-           memory_only ? "resolve + memory" : "resolve + memory + time", m.name, g.name,
-           (double)n / dt, 1e9 * dt / (double)n, ok, n, sink > 0 ? 1.0 : 0.0);
+    printf(
+        "bench_estimate (%s): %s on %s: %.0f estimates/s (%.0f ns each, %ld of %ld valid) [%g]\n",
+        memory_only ? "resolve + memory" : "resolve + memory + time", m.name, g.name,
+        (double)n / dt, 1e9 * dt / (double)n, ok, n, sink > 0 ? 1.0 : 0.0);
     return 0;
 }

@@ -185,8 +185,8 @@ int main(int argc, char **argv)
             ng++;
             i++;
         } else if (!strcmp(argv[i], "--attn") && v && na < MAXC &&
-                   sscanf(v, "%d,%d,%d,%d,%d", &att[na][0], &att[na][1], &att[na][2],
-                          &att[na][3], &att[na][4]) == 5 &&
+                   sscanf(v, "%d,%d,%d,%d,%d", &att[na][0], &att[na][1], &att[na][2], &att[na][3],
+                          &att[na][4]) == 5 &&
                    att[na][0] > 0 && att[na][2] > 0 && att[na][1] % att[na][2] == 0) {
             na++;
             i++;
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
         }
     }
     if (ng == 0 && na == 0) { /* GPT-1.3B: rows 4 x 2048, h 2048, ffn 8192, vocab 50304 */
-        int dg[6][3] = {{8192, 6144, 2048}, {8192, 2048, 2048}, {8192, 8192, 2048},
+        int dg[6][3] = {{8192, 6144, 2048}, {8192, 2048, 2048},  {8192, 8192, 2048},
                         {8192, 2048, 8192}, {8192, 50304, 2048}, {4096, 4096, 4096}};
         for (int k = 0; k < 6; k++) {
             memcpy(gem[ng++], dg[k], sizeof dg[k]);
@@ -218,7 +218,8 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     t.flush_bytes = 256u << 20;
     if (cudaStreamCreate(&t.s) != cudaSuccess || cudaEventCreate(&t.a) != cudaSuccess ||
-        cudaEventCreate(&t.b) != cudaSuccess || cudaMalloc(&t.flush, t.flush_bytes) != cudaSuccess) {
+        cudaEventCreate(&t.b) != cudaSuccess ||
+        cudaMalloc(&t.flush, t.flush_bytes) != cudaSuccess) {
         fprintf(stderr, "bench_rt_kernels: CUDA setup failed\n");
         return 1;
     }

@@ -83,8 +83,8 @@ static int run(const char *what, est_model *m, int64_t gpus, int64_t gbs, int64_
         best = t < best ? t : best;
     }
     double rate = (double)st.evaluated / best;
-    printf("%-34s evaluated %8llu valid %8llu fitting %7llu  %.4f s  %.2f M configs/s  %s\n",
-           what, (unsigned long long)st.evaluated, (unsigned long long)st.valid,
+    printf("%-34s evaluated %8llu valid %8llu fitting %7llu  %.4f s  %.2f M configs/s  %s\n", what,
+           (unsigned long long)st.evaluated, (unsigned long long)st.valid,
            (unsigned long long)st.fitting, best, rate / 1e6,
            best < target_s && rate >= 1e6 ? "OK" : "MISSED");
     if (s != EST_OK) {

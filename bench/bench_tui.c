@@ -52,9 +52,25 @@ int main(int argc, char **argv)
     size_t text_cap;
     est_diag d = {{0}, NULL, 0};
     double sum = 0;
-    char *args[] = {"tui", "--model", "llama-3.1-405b", "--gpu", "h100-sxm", "--gpus", "16384",
-                    "--tp", "8", "--pp", "16", "--decoder-first-pipeline-num-layers", "7",
-                    "--decoder-last-pipeline-num-layers", "7", "--gbs", "2048", "--seq", "8192",
+    char *args[] = {"tui",
+                    "--model",
+                    "llama-3.1-405b",
+                    "--gpu",
+                    "h100-sxm",
+                    "--gpus",
+                    "16384",
+                    "--tp",
+                    "8",
+                    "--pp",
+                    "16",
+                    "--decoder-first-pipeline-num-layers",
+                    "7",
+                    "--decoder-last-pipeline-num-layers",
+                    "7",
+                    "--gbs",
+                    "2048",
+                    "--seq",
+                    "8192",
                     "--sp"};
     int nargs = (int)(sizeof args / sizeof args[0]);
     if (argc > 2 && sscanf(argv[2], "%dx%d", &cols, &rows) != 2) {

@@ -33,7 +33,7 @@ typedef struct cal_args {
     bool generic;
     bool use_min;
     bool json;
-    int top;                  /* worst samples to list */
+    int top; /* worst samples to list */
 } cal_args;
 
 static void usage(FILE *f)
@@ -178,7 +178,8 @@ static est_status measure(const cal_args *a, cal_sample_set *set, est_diag *d)
 #ifdef LLMCAL_HAVE_PROBES
     int devices = cal_probe_device_count();
     if (devices <= 0) {
-        return EST_FAIL(d, EST_EUNSUPPORTED, "no CUDA device visible; use --samples FILE to fit "
+        return EST_FAIL(d, EST_EUNSUPPORTED,
+                        "no CUDA device visible; use --samples FILE to fit "
                         "samples measured elsewhere");
     }
     est_model m;
@@ -241,19 +242,11 @@ static double display_scale(cal_param p, const char **unit)
 {
     switch (p) {
     case CAL_INTRA_ALPHA:
-    case CAL_INTER_ALPHA:
-        *unit = "us";
-        return 1e6;
+    case CAL_INTER_ALPHA: *unit = "us"; return 1e6;
     case CAL_INTRA_BW:
-    case CAL_INTER_BW:
-        *unit = "GB/s";
-        return 1e-9;
-    case CAL_GEMM_HALF_DIM:
-        *unit = "elem";
-        return 1.0;
-    default:
-        *unit = "";
-        return 1.0;
+    case CAL_INTER_BW: *unit = "GB/s"; return 1e-9;
+    case CAL_GEMM_HALF_DIM: *unit = "elem"; return 1.0;
+    default: *unit = ""; return 1.0;
     }
 }
 
@@ -265,13 +258,11 @@ static void describe_sample(const est_sample *s, char *buf, size_t cap)
                  (long long)s->m, (long long)s->n, (long long)s->k, s->batch > 1 ? " batched" : "");
         break;
     case EST_SAMPLE_ATTENTION:
-        snprintf(buf, cap, "attention %s %s b%lld h%lld d%lld s%lld",
-                 est_attention_name(s->attn), s->backward ? "bwd" : "fwd", (long long)s->b,
-                 (long long)s->heads, (long long)s->head_dim, (long long)s->seq);
+        snprintf(buf, cap, "attention %s %s b%lld h%lld d%lld s%lld", est_attention_name(s->attn),
+                 s->backward ? "bwd" : "fwd", (long long)s->b, (long long)s->heads,
+                 (long long)s->head_dim, (long long)s->seq);
         break;
-    case EST_SAMPLE_MEMBOUND:
-        snprintf(buf, cap, "membound %.4g MB", s->bytes / 1e6);
-        break;
+    case EST_SAMPLE_MEMBOUND: snprintf(buf, cap, "membound %.4g MB", s->bytes / 1e6); break;
     default:
         snprintf(buf, cap, "%s %s x%d %.4g MB", est_sample_coll_name(s->coll),
                  est_sample_link_name(s->link), s->nranks, s->bytes / 1e6);
@@ -349,8 +340,8 @@ static json_t *report_json(const cal_report *r, const char *gpu, const char *pro
         json_object_set_new(e, "fitted", json_boolean(pr->fitted));
         json_object_set_new(e, "start", json_real(pr->start));
         json_object_set_new(e, "value", json_real(pr->value));
-        json_object_set_new(e, "std_err", isfinite(pr->std_err) ? json_real(pr->std_err)
-                                                                : json_null());
+        json_object_set_new(e, "std_err",
+                            isfinite(pr->std_err) ? json_real(pr->std_err) : json_null());
         json_object_set_new(ps, cal_param_name((cal_param)p), e);
     }
     json_object_set_new(o, "params", ps);
@@ -416,8 +407,8 @@ int cmd_calibrate(int argc, char **argv)
 
     cal_sample_set set;
     cal_sample_set_init(&set);
-    est_status st = a.samples != NULL ? cal_samples_load(a.samples, &set, &d)
-                                      : measure(&a, &set, &d);
+    est_status st =
+        a.samples != NULL ? cal_samples_load(a.samples, &set, &d) : measure(&a, &set, &d);
     if (st != EST_OK) {
         cli_error("calibrate", &d, st);
         bool input = st == EST_EIO || st == EST_EPARSE || st == EST_EINVAL || st == EST_ENOTFOUND;

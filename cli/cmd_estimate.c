@@ -36,8 +36,8 @@ int cmd_estimate(int argc, char **argv)
         }
         if (strcmp(argv[i], "--tokens") == 0 || strcmp(argv[i], "--gpu-hour-price") == 0) {
             double *dst = argv[i][2] == 't' ? &tokens : &price;
-            if (cli_parse_f64(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 0.0, 1e18, dst,
-                              &diag) != 0) {
+            if (cli_parse_f64(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 0.0, 1e18, dst, &diag) !=
+                0) {
                 cli_error("estimate", &diag, EST_EINVAL);
                 return CLI_EXIT_USAGE;
             }

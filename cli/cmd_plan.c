@@ -18,7 +18,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: llmcal plan (--flops C | --gpu-days D) [--law L] [--model M --gpus N "
                "--gbs B --seq S ...]\n"
                "  compute-optimal parameters and tokens for a budget, and the best configuration\n"
-               "  on the cluster with the days it takes: of a Llama-style model of the optimal size, or of\n"
+               "  on the cluster with the days it takes: of a Llama-style model of the optimal "
+               "size, or of\n"
                "  --model trained on all the tokens the budget buys (6N FLOPs per token)\n"
                "  --flops C      budget in FLOPs\n"
                "  --gpu-days D   budget in GPU-days on --gpu (converted at the best config's "
@@ -56,8 +57,9 @@ int cmd_plan(int argc, char **argv)
         } else if (strcmp(argv[i], "--law") == 0) {
             law = v != NULL ? est_scaling_law_parse(v) : -1;
             if (law < 0) {
-                fprintf(stderr, "llmcal plan: --law: '%s' unknown (chinchilla, chinchilla-3, "
-                                "deepseek)\n",
+                fprintf(stderr,
+                        "llmcal plan: --law: '%s' unknown (chinchilla, chinchilla-3, "
+                        "deepseek)\n",
                         v != NULL ? v : "");
                 return CLI_EXIT_USAGE;
             }

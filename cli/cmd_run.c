@@ -113,21 +113,21 @@ static json_t *report_json(const cli_setup *s, const rt_report *rep, json_t *pre
     json_object_set_new(o, "model_flop_per_step", json_real(rep->model_flop));
     json_object_set_new(o, "tokens_per_s",
                         isfinite(rep->tokens_per_s) ? json_real(rep->tokens_per_s) : json_null());
-    json_object_set_new(o, "tflops_per_gpu", isfinite(rep->tflops_per_gpu)
-                                                 ? json_real(rep->tflops_per_gpu)
-                                                 : json_null());
+    json_object_set_new(o, "tflops_per_gpu",
+                        isfinite(rep->tflops_per_gpu) ? json_real(rep->tflops_per_gpu)
+                                                      : json_null());
     json_object_set_new(o, "mfu", isfinite(rep->mfu) ? json_real(rep->mfu) : json_null());
     json_object_set_new(o, "oom", rep->oom ? json_string(rep->oom_msg) : json_null());
     json_t *notes = json_array();
     bool bf16 = s->cfg.par.precision == EST_PREC_BF16_MIXED;
     json_object_set_new(o, "precision", json_string(est_precision_name(s->cfg.par.precision)));
     if (rep->backend == RT_BACKEND_CPU) {
-        json_array_append_new(notes, json_string(
-                                         bf16 ? "cpu backend: bf16 emulated exactly (uint16 "
-                                                "storage, fp32 arithmetic, round to nearest "
-                                                "even); bytes are those of a bf16 GPU run"
-                                              : "cpu backend: every tensor is fp32 (weights are "
-                                                "the master copy)"));
+        json_array_append_new(notes,
+                              json_string(bf16 ? "cpu backend: bf16 emulated exactly (uint16 "
+                                                 "storage, fp32 arithmetic, round to nearest "
+                                                 "even); bytes are those of a bf16 GPU run"
+                                               : "cpu backend: every tensor is fp32 (weights are "
+                                                 "the master copy)"));
     }
     json_array_append_new(notes, json_string("workspace holds the backward pass's "
                                              "activation-gradient scratch; comm_buffers the TP "
@@ -278,7 +278,7 @@ int cmd_run(int argc, char **argv)
         json_decref(predicted);
         cli_error("run", &diag, st);
         return st == EST_EINVAL || st == EST_ERANGE || st == EST_EUNSUPPORTED ? CLI_EXIT_USAGE
-                                                                                : CLI_EXIT_FAIL;
+                                                                              : CLI_EXIT_FAIL;
     }
     if (s->json) {
         json_t *o = report_json(s, &rep, predicted);

@@ -65,9 +65,8 @@ static void print_table(const cli_setup *s, const est_search_result *top, int n,
         const est_search_result *r = &top[i];
         int zero = r->par.framework == EST_FW_FSDP ? (int)r->par.fsdp : r->par.zero;
         printf("%-3d %3d %2s %3d %3d %3d %3d %5d %4lld %4d %-9s %8.1f %8.3f %10.0f %7.1f %5.1f%%",
-               i + 1, r->par.tp, r->par.sp ? "y" : "n", r->par.pp, r->par.vpp, r->par.cp,
-               r->par.ep, r->par.dp, (long long)r->par.mbs, zero,
-               est_recompute_name(r->par.recompute),
+               i + 1, r->par.tp, r->par.sp ? "y" : "n", r->par.pp, r->par.vpp, r->par.cp, r->par.ep,
+               r->par.dp, (long long)r->par.mbs, zero, est_recompute_name(r->par.recompute),
                (double)r->memory.worst.total / 1073741824.0, r->time.iteration_s,
                r->time.tokens_per_s, r->time.tflops_per_gpu, 100.0 * r->time.mfu);
         if (tokens > 0.0) {
@@ -185,10 +184,9 @@ int cmd_search(int argc, char **argv)
     } else {
         printf("%s on %lld x %s, gbs %lld, seq %lld: evaluated %llu, valid %llu, fitting %llu "
                "in %.3f s\n",
-               s->model.name, (long long)s->cfg.par.gpus, s->gpu.name,
-               (long long)s->cfg.par.gbs, (long long)s->cfg.par.seq,
-               (unsigned long long)stats.evaluated, (unsigned long long)stats.valid,
-               (unsigned long long)stats.fitting, elapsed);
+               s->model.name, (long long)s->cfg.par.gpus, s->gpu.name, (long long)s->cfg.par.gbs,
+               (long long)s->cfg.par.seq, (unsigned long long)stats.evaluated,
+               (unsigned long long)stats.valid, (unsigned long long)stats.fitting, elapsed);
         if (st != EST_OK) {
             fprintf(stderr, "llmcal search: %s\n", diag.msg);
         } else {

@@ -11,27 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cal/compare.h"   // provides: cal_predicted_json, cal_measured_normalize, cal_error_pct
-#include "cal/profile.h"   // provides: cal_coeffs_load (--calibration)
-#include "est/compute.h"   // provides: est_time_opts, est_step_time_ex
-#include "opts.h"          // provides: cli_setup, cli_config_flag, cli_estimate_json
-#include "validate_rt.h"   // provides: validate_run_case (CUDA runtime build)
+#include "cal/compare.h" // provides: cal_predicted_json, cal_measured_normalize, cal_error_pct
+#include "cal/profile.h" // provides: cal_coeffs_load (--calibration)
+#include "est/compute.h" // provides: est_time_opts, est_step_time_ex
+#include "opts.h"        // provides: cli_setup, cli_config_flag, cli_estimate_json
+#include "validate_rt.h" // provides: validate_run_case (CUDA runtime build)
 
 #define MAX_ARGS 256
 
 typedef struct vargs {
-    const char *cases;           /* --cases FILE */
-    const char *measured[256];   /* --measured FILE... */
+    const char *cases;         /* --cases FILE */
+    const char *measured[256]; /* --measured FILE... */
     int n_measured;
-    const char *calibration;     /* --calibration NAME|FILE */
-    const char *out;             /* --out FILE */
-    double max_time_err;         /* --max-time-err PCT (NAN: none) */
-    double max_mem_err;          /* --max-mem-err PCT */
-    bool strict;                 /* thresholds on every component, not just the headline */
+    const char *calibration; /* --calibration NAME|FILE */
+    const char *out;         /* --out FILE */
+    double max_time_err;     /* --max-time-err PCT (NAN: none) */
+    double max_mem_err;      /* --max-mem-err PCT */
+    bool strict;             /* thresholds on every component, not just the headline */
     bool json;
-    bool cpu;                    /* --backend cpu: the runtime's CPU reference backend */
+    bool cpu; /* --backend cpu: the runtime's CPU reference backend */
     long long steps;
-    char *common[MAX_ARGS];      /* shared config flags given on the command line */
+    char *common[MAX_ARGS]; /* shared config flags given on the command line */
     int n_common;
 } vargs;
 
@@ -92,8 +92,8 @@ static int parse_args(vargs *a, int argc, char **argv, est_diag *d)
                 EST_FAIL(d, EST_EINVAL, "%s: missing value", f);
                 return -1;
             }
-            *(f[2] == 'c' ? (f[3] == 'a' && f[4] == 's' ? &a->cases : &a->calibration)
-                          : &a->out) = v;
+            *(f[2] == 'c' ? (f[3] == 'a' && f[4] == 's' ? &a->cases : &a->calibration) : &a->out) =
+                v;
             i++;
         } else if (strcmp(f, "--max-time-err") == 0 || strcmp(f, "--max-mem-err") == 0) {
             double *dst = f[6] == 't' ? &a->max_time_err : &a->max_mem_err;
@@ -152,17 +152,39 @@ static json_t *load_json(const char *path, est_diag *d)
 /* estimate flags from a config object: the resolved config of `estimate --json` or a hand one */
 static est_status config_to_args(json_t *cfg, const char *origin, json_t *args, est_diag *d)
 {
-    static const char *const flags[] = {
-        "model", "gpu", "cluster", "gpus", "tp", "sp", "pp", "vpp", "cp", "ep", "zero", "fsdp",
-        "fsdp_shard_size", "mbs", "gbs", "seq", "recompute", "recompute_layers", "attention",
-        "precision", "framework", "optimizer", "optimizer_impl", "finetune", "lora_rank",
-        "dropout"};
-    static const char *const derived[] = {"dp", "microbatches", "first_stage_layers",
-                                          "last_stage_layers", "grads_fp32", "gpus_per_node",
-                                          "lora_targets"};
+    static const char *const flags[] = {"model",
+                                        "gpu",
+                                        "cluster",
+                                        "gpus",
+                                        "tp",
+                                        "sp",
+                                        "pp",
+                                        "vpp",
+                                        "cp",
+                                        "ep",
+                                        "zero",
+                                        "fsdp",
+                                        "fsdp_shard_size",
+                                        "mbs",
+                                        "gbs",
+                                        "seq",
+                                        "recompute",
+                                        "recompute_layers",
+                                        "attention",
+                                        "precision",
+                                        "framework",
+                                        "optimizer",
+                                        "optimizer_impl",
+                                        "finetune",
+                                        "lora_rank",
+                                        "dropout"};
+    static const char *const derived[] = {
+        "dp",         "microbatches",  "first_stage_layers", "last_stage_layers",
+        "grads_fp32", "gpus_per_node", "lora_targets"};
     const char *key;
     json_t *v;
-    json_object_foreach(cfg, key, v) {
+    json_object_foreach(cfg, key, v)
+    {
         bool known = false;
         for (size_t i = 0; i < sizeof flags / sizeof flags[0] && !known; i++) {
             known = strcmp(flags[i], key) == 0;
@@ -226,7 +248,8 @@ static est_status case_args(json_t *entry, const char *origin, json_t **args, es
         if (!json_is_array(a)) {
             return EST_FAIL(d, EST_EINVAL, "%s: args: expected an array of strings", origin);
         }
-        json_array_foreach(a, i, v) {
+        json_array_foreach(a, i, v)
+        {
             if (!json_is_string(v)) {
                 return EST_FAIL(d, EST_EINVAL, "%s: args[%zu]: expected a string", origin, i);
             }
@@ -237,8 +260,7 @@ static est_status case_args(json_t *entry, const char *origin, json_t **args, es
     } else if (c != NULL) {
         return EST_FAIL(d, EST_EINVAL, "%s: config: expected an object", origin);
     } else {
-        return EST_FAIL(d, EST_EINVAL, "%s: needs \"args\" (flags) or \"config\" (object)",
-                        origin);
+        return EST_FAIL(d, EST_EINVAL, "%s: needs \"args\" (flags) or \"config\" (object)", origin);
     }
     return EST_OK;
 }
@@ -274,7 +296,8 @@ static est_status build_cases(const vargs *a, json_t *cases, est_diag *d)
         const char *base = dirname(dir);
         size_t i;
         json_t *e;
-        json_array_foreach(list, i, e) {
+        json_array_foreach(list, i, e)
+        {
             char origin[4200];
             snprintf(origin, sizeof origin, "%s: cases[%zu]", a->cases, i);
             json_t *name = json_object_get(e, "name");
@@ -318,11 +341,12 @@ static est_status build_cases(const vargs *a, json_t *cases, est_diag *d)
         json_t *target = NULL;
         size_t i;
         json_t *c;
-        json_array_foreach(cases, i, c) {
+        json_array_foreach(cases, i, c)
+        {
             bool free_slot = json_object_get(c, "measured") == NULL;
-            bool named = json_is_string(name) &&
-                         strcmp(json_string_value(name),
-                                json_string_value(json_object_get(c, "name"))) == 0;
+            bool named =
+                json_is_string(name) &&
+                strcmp(json_string_value(name), json_string_value(json_object_get(c, "name"))) == 0;
             if (free_slot && (named || (!json_is_string(name) && a->n_measured == 1 &&
                                         json_array_size(cases) == 1))) {
                 target = c;
@@ -330,11 +354,13 @@ static est_status build_cases(const vargs *a, json_t *cases, est_diag *d)
             }
         }
         if (target == NULL) {
-            if (a->cases != NULL && (json_object_get(run, "args") == NULL &&
-                                     json_object_get(run, "config") == NULL)) {
+            if (a->cases != NULL &&
+                (json_object_get(run, "args") == NULL && json_object_get(run, "config") == NULL)) {
                 json_decref(run);
-                return EST_FAIL(d, EST_EINVAL, "%s: matches no case of %s by \"name\" and has no "
-                                "\"args\"/\"config\" of its own", a->measured[f], a->cases);
+                return EST_FAIL(d, EST_EINVAL,
+                                "%s: matches no case of %s by \"name\" and has no "
+                                "\"args\"/\"config\" of its own",
+                                a->measured[f], a->cases);
             }
             json_t *args = NULL;
             if ((st = case_args(run, a->measured[f], &args, d)) != EST_OK) {
@@ -345,8 +371,8 @@ static est_status build_cases(const vargs *a, json_t *cases, est_diag *d)
             char nm[256];
             stem(a->measured[f], nm, sizeof nm);
             target = json_object();
-            json_object_set_new(target, "name", json_is_string(name) ? json_copy(name)
-                                                                      : json_string(nm));
+            json_object_set_new(target, "name",
+                                json_is_string(name) ? json_copy(name) : json_string(nm));
             json_object_set_new(target, "args", args);
             json_array_append_new(cases, target);
         }
@@ -369,7 +395,8 @@ static est_status setup_case(const vargs *a, json_t *c, cli_setup *s, est_diag *
     }
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(c, "args"), i, v) {
+    json_array_foreach(json_object_get(c, "args"), i, v)
+    {
         if (argc == 2 * MAX_ARGS) {
             return EST_FAIL(d, EST_EINVAL, "too many arguments");
         }
@@ -417,11 +444,12 @@ static void print_case(json_t *r)
     json_t *e = json_object_get(r, "error_pct");
     printf("case %s  (measured: %s)\n", json_string_value(json_object_get(r, "name")),
            json_string_value(json_object_get(r, "source")));
-    static const char *const mk[] = {
-        "weights", "gradients", "optimizer", "activations", "logits", "comm_buffers", "workspace",
-        "context", "fragmentation", "peak_allocated", "peak_reserved", "total"};
-    static const char *const tk[] = {"compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm",
-                                     "dp_comm", "comm", "optimizer", "iteration"};
+    static const char *const mk[] = {"weights",        "gradients",     "optimizer",
+                                     "activations",    "logits",        "comm_buffers",
+                                     "workspace",      "context",       "fragmentation",
+                                     "peak_allocated", "peak_reserved", "total"};
+    static const char *const tk[] = {"compute", "tp_comm", "cp_comm",   "ep_comm",  "pp_comm",
+                                     "dp_comm", "comm",    "optimizer", "iteration"};
     printf("    %-16s %12s %12s %10s\n", "memory (GiB)", "predicted", "measured", "error");
     for (size_t i = 0; i < sizeof mk / sizeof mk[0]; i++) {
         print_value(mk[i], json_object_get(p, "memory_bytes"), json_object_get(m, "memory_bytes"),
@@ -432,8 +460,8 @@ static void print_case(json_t *r)
         print_value(tk[i], json_object_get(p, "time_s"), json_object_get(m, "time_s"),
                     json_object_get(e, "time_s"), false);
     }
-    printf("    -> %s\n\n", json_is_true(json_object_get(r, "pass")) ? "within thresholds"
-                                                                      : "BEYOND THRESHOLDS");
+    printf("    -> %s\n\n",
+           json_is_true(json_object_get(r, "pass")) ? "within thresholds" : "BEYOND THRESHOLDS");
 }
 
 /* runs one case: predicted, measured, errors; *pass says whether it is within the thresholds */
@@ -470,14 +498,14 @@ static est_status run_case(const vargs *a, json_t *c, json_t **result, est_diag 
     } else if (st == EST_OK) {
 #ifdef LLMCAL_HAVE_RT
         json_t *run = NULL;
-        st = validate_run_case(&s->cfg, (int)a->steps, a->cpu, &run, source, sizeof source,
-                               &sub);
+        st = validate_run_case(&s->cfg, (int)a->steps, a->cpu, &run, source, sizeof source, &sub);
         if (st == EST_OK) {
             st = cal_measured_normalize(run, "runtime", &measured, &sub);
         }
         json_decref(run);
 #else
-        st = EST_FAIL(&sub, EST_EUNSUPPORTED, "no measured result given and running the case "
+        st = EST_FAIL(&sub, EST_EUNSUPPORTED,
+                      "no measured result given and running the case "
                       "needs the CUDA runtime (a CUDA build with runtime/); pass --measured FILE");
 #endif
     }
@@ -543,7 +571,8 @@ int cmd_validate(int argc, char **argv)
     int rc = CLI_EXIT_OK;
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         json_t *r = NULL;
         st = run_case(&a, c, &r, &d);
         if (st != EST_OK) {
@@ -564,16 +593,16 @@ int cmd_validate(int argc, char **argv)
     if (rc != CLI_EXIT_USAGE) {
         json_object_set_new(root, "pass", json_boolean(rc == CLI_EXIT_OK));
         if (a.json) {
-            char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                              JSON_REAL_PRECISION(10));
+            char *text =
+                json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
             if (text != NULL) {
                 puts(text);
             }
             free(text);
         }
         if (a.out != NULL &&
-            json_dump_file(root, a.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                            JSON_REAL_PRECISION(10)) != 0) {
+            json_dump_file(root, a.out,
+                           JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0) {
             fprintf(stderr, "llmcal validate: cannot write %s\n", a.out);
             rc = CLI_EXIT_FAIL;
         }

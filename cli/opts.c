@@ -1,7 +1,8 @@
 /* opts.c -- shared command-line flags (Megatron's vocabulary) -> a resolved est_config.
  *
- * Each flag has a short llmcal name and, where Megatron-LM has one, Megatron's long name as an alias
- * (--tp / --tensor-model-parallel-size). Values are checked whole: "8x" is an error naming --tp.
+ * Each flag has a short llmcal name and, where Megatron-LM has one, Megatron's long name as an
+ * alias (--tp / --tensor-model-parallel-size). Values are checked whole: "8x" is an error naming
+ * --tp.
  */
 #include "opts.h"
 
@@ -83,10 +84,43 @@ static int copy_arg(char *dst, size_t cap, const char *flag, const char *v, est_
 /* flag table: names (llmcal, then Megatron aliases), kind and target */
 typedef enum { F_INT, F_BOOL, F_ENUM, F_STR } flag_kind;
 typedef enum {
-    T_MODEL, T_GPU, T_CLUSTER, T_GPUS, T_TP, T_PP, T_VPP, T_CP, T_EP, T_SP, T_NO_SP, T_ZERO,
-    T_DISTOPT, T_FSDP, T_FSDP_SHARD, T_MBS, T_GBS, T_SEQ, T_RECOMPUTE, T_RECOMPUTE_LAYERS, T_ATTN,
-    T_PREC, T_FRAMEWORK, T_OPT, T_OPT_IMPL, T_FINETUNE, T_LORA_RANK, T_LORA_TARGETS, T_FIRST,
-    T_LAST, T_DROPOUT, T_NO_DROPOUT, T_NO_OVERLAP, T_JSON, T_NODES, T_CALIB
+    T_MODEL,
+    T_GPU,
+    T_CLUSTER,
+    T_GPUS,
+    T_TP,
+    T_PP,
+    T_VPP,
+    T_CP,
+    T_EP,
+    T_SP,
+    T_NO_SP,
+    T_ZERO,
+    T_DISTOPT,
+    T_FSDP,
+    T_FSDP_SHARD,
+    T_MBS,
+    T_GBS,
+    T_SEQ,
+    T_RECOMPUTE,
+    T_RECOMPUTE_LAYERS,
+    T_ATTN,
+    T_PREC,
+    T_FRAMEWORK,
+    T_OPT,
+    T_OPT_IMPL,
+    T_FINETUNE,
+    T_LORA_RANK,
+    T_LORA_TARGETS,
+    T_FIRST,
+    T_LAST,
+    T_DROPOUT,
+    T_NO_DROPOUT,
+    T_NO_OVERLAP,
+    T_JSON,
+    T_NODES,
+    T_CALIB,
+    T_VOCAB_DIV
 } flag_target;
 
 typedef struct flag_def {
@@ -99,57 +133,136 @@ typedef struct flag_def {
 } flag_def;
 
 static const flag_def flags[] = {
-    {{"--model", NULL, NULL}, F_STR, T_MODEL, 0, 0,
+    {{"--model", NULL, NULL},
+     F_STR,
+     T_MODEL,
+     0,
+     0,
      "built-in name or a Hugging Face config.json / llmcal model JSON"},
     {{"--gpu", NULL, NULL}, F_STR, T_GPU, 0, 0, "built-in GPU name or GPU JSON (default h100-sxm)"},
-    {{"--calibration", NULL, NULL}, F_STR, T_CALIB, 0, 0,
+    {{"--calibration", NULL, NULL},
+     F_STR,
+     T_CALIB,
+     0,
+     0,
      "calibrated profile (name under profiles/calibrated/ or a file) for the time model"},
-    {{"--cluster", NULL, NULL}, F_STR, T_CLUSTER, 0, 0,
+    {{"--cluster", NULL, NULL},
+     F_STR,
+     T_CLUSTER,
+     0,
+     0,
      "built-in cluster name or JSON (default: 8 GPUs per node, 400 Gb/s per GPU)"},
     {{"--gpus", "--num-gpus", NULL}, F_INT, T_GPUS, 1, 1 << 24, "total GPUs N"},
     {{"--nodes", NULL, NULL}, F_INT, T_NODES, 1, 1 << 20, "nodes (GPUs = nodes x GPUs per node)"},
     {{"--tp", "--tensor-model-parallel-size", NULL}, F_INT, T_TP, 1, 1024, "tensor parallel t"},
-    {{"--pp", "--pipeline-model-parallel-size", NULL}, F_INT, T_PP, 1, LLMCAL_MAX_STAGES,
+    {{"--pp", "--pipeline-model-parallel-size", NULL},
+     F_INT,
+     T_PP,
+     1,
+     LLMCAL_MAX_STAGES,
      "pipeline stages p"},
-    {{"--vpp", "--virtual-pipeline-model-parallel-size", NULL}, F_INT, T_VPP, 1,
-     LLMCAL_MAX_STAGES, "virtual stages per rank (interleaved 1F1B)"},
+    {{"--vpp", "--virtual-pipeline-model-parallel-size", NULL},
+     F_INT,
+     T_VPP,
+     1,
+     LLMCAL_MAX_STAGES,
+     "virtual stages per rank (interleaved 1F1B)"},
     {{"--cp", "--context-parallel-size", NULL}, F_INT, T_CP, 1, 1 << 16, "context parallel c"},
-    {{"--ep", "--expert-model-parallel-size", NULL}, F_INT, T_EP, 1, 1 << 16,
+    {{"--ep", "--expert-model-parallel-size", NULL},
+     F_INT,
+     T_EP,
+     1,
+     1 << 16,
      "expert parallel e (MoE)"},
     {{"--sp", "--sequence-parallel", NULL}, F_BOOL, T_SP, 0, 0, "sequence parallel (with tp > 1)"},
     {{"--no-sp", NULL, NULL}, F_BOOL, T_NO_SP, 0, 0, "no sequence parallel"},
     {{"--zero", "--zero-stage", NULL}, F_INT, T_ZERO, 0, 3, "ZeRO stage 0..3"},
-    {{"--use-distributed-optimizer", NULL, NULL}, F_BOOL, T_DISTOPT, 0, 0,
+    {{"--use-distributed-optimizer", NULL, NULL},
+     F_BOOL,
+     T_DISTOPT,
+     0,
+     0,
      "Megatron distributed optimizer (= --zero 1)"},
     {{"--fsdp", NULL, NULL}, F_ENUM, T_FSDP, 0, 0, "none|full|hybrid|grad-op (framework fsdp)"},
-    {{"--fsdp-shard-size", NULL, NULL}, F_INT, T_FSDP_SHARD, 1, 1 << 24,
+    {{"--fsdp-shard-size", NULL, NULL},
+     F_INT,
+     T_FSDP_SHARD,
+     1,
+     1 << 24,
      "HYBRID_SHARD group size (default GPUs per node)"},
     {{"--mbs", "--micro-batch-size", NULL}, F_INT, T_MBS, 1, 1 << 20, "micro-batch b (sequences)"},
-    {{"--gbs", "--global-batch-size", NULL}, F_INT, T_GBS, 1, 1LL << 40,
+    {{"--gbs", "--global-batch-size", NULL},
+     F_INT,
+     T_GBS,
+     1,
+     1LL << 40,
      "global batch (sequences; > mbs*dp means gradient accumulation)"},
     {{"--seq", "--seq-length", NULL}, F_INT, T_SEQ, 1, 1LL << 26, "sequence length s"},
-    {{"--recompute", "--recompute-granularity", NULL}, F_ENUM, T_RECOMPUTE, 0, 0,
+    {{"--recompute", "--recompute-granularity", NULL},
+     F_ENUM,
+     T_RECOMPUTE,
+     0,
+     0,
      "none|selective|full"},
-    {{"--recompute-num-layers", NULL, NULL}, F_INT, T_RECOMPUTE_LAYERS, 0, 1 << 20,
+    {{"--recompute-num-layers", NULL, NULL},
+     F_INT,
+     T_RECOMPUTE_LAYERS,
+     0,
+     1 << 20,
      "full recompute: layers per stage (0 = all)"},
     {{"--attention", NULL, NULL}, F_ENUM, T_ATTN, 0, 0, "flash|standard"},
-    {{"--precision", NULL, NULL}, F_ENUM, T_PREC, 0, 0, "fp32|bf16-mixed|fp16-mixed|bf16|fp8-mixed"},
+    {{"--precision", NULL, NULL},
+     F_ENUM,
+     T_PREC,
+     0,
+     0,
+     "fp32|bf16-mixed|fp16-mixed|bf16|fp8-mixed"},
     {{"--framework", NULL, NULL}, F_ENUM, T_FRAMEWORK, 0, 0, "megatron|deepspeed|fsdp|pytorch"},
     {{"--optimizer", NULL, NULL}, F_ENUM, T_OPT, 0, 0, "adamw|adam|sgd|adafactor|adam8bit"},
-    {{"--optimizer-impl", NULL, NULL}, F_ENUM, T_OPT_IMPL, 0, 0,
+    {{"--optimizer-impl", NULL, NULL},
+     F_ENUM,
+     T_OPT_IMPL,
+     0,
+     0,
      "foreach|fused|forloop (torch.optim)"},
     {{"--finetune", NULL, NULL}, F_ENUM, T_FINETUNE, 0, 0, "full|lora|qlora"},
     {{"--lora-rank", NULL, NULL}, F_INT, T_LORA_RANK, 1, 1 << 16, "LoRA rank r"},
-    {{"--lora-targets", NULL, NULL}, F_STR, T_LORA_TARGETS, 0, 0,
+    {{"--lora-targets", NULL, NULL},
+     F_STR,
+     T_LORA_TARGETS,
+     0,
+     0,
      "comma list of q,k,v,o,gate,up,down or all"},
-    {{"--decoder-first-pipeline-num-layers", "--first-stage-layers", NULL}, F_INT, T_FIRST, 1,
-     1 << 20, "layers on the first stage"},
-    {{"--decoder-last-pipeline-num-layers", "--last-stage-layers", NULL}, F_INT, T_LAST, 1,
-     1 << 20, "layers on the last stage"},
-    {{"--dropout", NULL, NULL}, F_BOOL, T_DROPOUT, 0, 0,
+    {{"--decoder-first-pipeline-num-layers", "--first-stage-layers", NULL},
+     F_INT,
+     T_FIRST,
+     1,
+     1 << 20,
+     "layers on the first stage"},
+    {{"--decoder-last-pipeline-num-layers", "--last-stage-layers", NULL},
+     F_INT,
+     T_LAST,
+     1,
+     1 << 20,
+     "layers on the last stage"},
+    {{"--make-vocab-size-divisible-by", NULL, NULL},
+     F_INT,
+     T_VOCAB_DIV,
+     1,
+     1 << 20,
+     "pad the vocabulary to a multiple of X*tp (megatron default 128, others 1)"},
+    {{"--dropout", NULL, NULL},
+     F_BOOL,
+     T_DROPOUT,
+     0,
+     0,
      "attention and hidden dropout on (default: on for GPT-style models)"},
     {{"--no-dropout", NULL, NULL}, F_BOOL, T_NO_DROPOUT, 0, 0, "dropout off"},
-    {{"--no-overlap-grad-reduce", NULL, NULL}, F_BOOL, T_NO_OVERLAP, 0, 0,
+    {{"--no-overlap-grad-reduce", NULL, NULL},
+     F_BOOL,
+     T_NO_OVERLAP,
+     0,
+     0,
      "DP gradient reduce not overlapped with backward"},
     {{"--json", NULL, NULL}, F_BOOL, T_JSON, 0, 0, "print the JSON contract object"},
 };
@@ -183,7 +296,7 @@ static int parse_targets(const char *v, unsigned *out, est_diag *diag)
     static const struct {
         const char *name;
         unsigned bit;
-    } t[] = {{"q", EST_LORA_Q},       {"k", EST_LORA_K},     {"v", EST_LORA_V},
+    } t[] = {{"q", EST_LORA_Q},       {"k", EST_LORA_K},       {"v", EST_LORA_V},
              {"o", EST_LORA_O},       {"gate", EST_LORA_GATE}, {"up", EST_LORA_UP},
              {"down", EST_LORA_DOWN}, {"all", EST_LORA_ALL}};
     unsigned bits = 0;
@@ -198,8 +311,10 @@ static int parse_targets(const char *v, unsigned *out, est_diag *diag)
             }
         }
         if (!found) {
-            EST_FAIL(diag, EST_EINVAL, "--lora-targets: unknown module in '%s' (q,k,v,o,gate,up,"
-                                       "down,all)", v);
+            EST_FAIL(diag, EST_EINVAL,
+                     "--lora-targets: unknown module in '%s' (q,k,v,o,gate,up,"
+                     "down,all)",
+                     v);
             return -1;
         }
         bits |= found;
@@ -220,14 +335,54 @@ static int parse_enum(const flag_def *fd, const char *flag, const char *v, cli_s
     int r = -1;
     const char *choices = fd->help;
     switch (fd->target) {
-    case T_FSDP: r = est_fsdp_parse(v); if (r >= 0) { p->fsdp = (est_fsdp)r; } break;
-    case T_RECOMPUTE: r = est_recompute_parse(v); if (r >= 0) { p->recompute = (est_recompute)r; } break;
-    case T_ATTN: r = est_attention_parse(v); if (r >= 0) { p->attention = (est_attention)r; } break;
-    case T_PREC: r = est_precision_parse(v); if (r >= 0) { p->precision = (est_precision)r; } break;
-    case T_FRAMEWORK: r = est_framework_parse(v); if (r >= 0) { p->framework = (est_framework)r; } break;
-    case T_OPT: r = est_optimizer_parse(v); if (r >= 0) { p->optimizer = (est_optimizer)r; } break;
-    case T_OPT_IMPL: r = est_optimizer_impl_parse(v); if (r >= 0) { p->optimizer_impl = (est_optimizer_impl)r; } break;
-    case T_FINETUNE: r = est_finetune_parse(v); if (r >= 0) { p->finetune = (est_finetune)r; } break;
+    case T_FSDP:
+        r = est_fsdp_parse(v);
+        if (r >= 0) {
+            p->fsdp = (est_fsdp)r;
+        }
+        break;
+    case T_RECOMPUTE:
+        r = est_recompute_parse(v);
+        if (r >= 0) {
+            p->recompute = (est_recompute)r;
+        }
+        break;
+    case T_ATTN:
+        r = est_attention_parse(v);
+        if (r >= 0) {
+            p->attention = (est_attention)r;
+        }
+        break;
+    case T_PREC:
+        r = est_precision_parse(v);
+        if (r >= 0) {
+            p->precision = (est_precision)r;
+        }
+        break;
+    case T_FRAMEWORK:
+        r = est_framework_parse(v);
+        if (r >= 0) {
+            p->framework = (est_framework)r;
+        }
+        break;
+    case T_OPT:
+        r = est_optimizer_parse(v);
+        if (r >= 0) {
+            p->optimizer = (est_optimizer)r;
+        }
+        break;
+    case T_OPT_IMPL:
+        r = est_optimizer_impl_parse(v);
+        if (r >= 0) {
+            p->optimizer_impl = (est_optimizer_impl)r;
+        }
+        break;
+    case T_FINETUNE:
+        r = est_finetune_parse(v);
+        if (r >= 0) {
+            p->finetune = (est_finetune)r;
+        }
+        break;
     default: break;
     }
     if (r < 0) {
@@ -271,7 +426,10 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
     case T_CALIB:
         return copy_arg(s->calibration_arg, sizeof s->calibration_arg, name, v, diag) ? -1 : 1;
     case T_LORA_TARGETS: return parse_targets(v, &p->lora_targets, diag) ? -1 : 1;
-    case T_GPUS: p->gpus = x; s->gpus_given = true; break;
+    case T_GPUS:
+        p->gpus = x;
+        s->gpus_given = true;
+        break;
     case T_NODES: s->cluster.nodes = (int)x; break;
     case T_TP: p->tp = (int)x; break;
     case T_PP: p->pp = (int)x; break;
@@ -284,12 +442,16 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
     case T_DISTOPT: p->zero = 1; break;
     case T_FSDP_SHARD: p->fsdp_shard_size = (int)x; break;
     case T_MBS: p->mbs = x; break;
-    case T_GBS: p->gbs = x; s->gbs_given = true; break;
+    case T_GBS:
+        p->gbs = x;
+        s->gbs_given = true;
+        break;
     case T_SEQ: p->seq = x; break;
     case T_RECOMPUTE_LAYERS: p->recompute_layers = x; break;
     case T_LORA_RANK: p->lora_rank = x; break;
     case T_FIRST: p->first_stage_layers = x; break;
     case T_LAST: p->last_stage_layers = x; break;
+    case T_VOCAB_DIV: p->vocab_divisor = x; break;
     case T_DROPOUT: p->dropout = 1; break;
     case T_NO_DROPOUT: p->dropout = 0; break;
     case T_NO_OVERLAP: p->overlap_grad_reduce = false; break;
@@ -323,8 +485,7 @@ void cli_config_usage(FILE *f)
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         const flag_def *fd = &flags[i];
         char line[160];
-        int n = snprintf(line, sizeof line, "  %s%s", fd->names[0],
-                         fd->kind == F_BOOL ? "" : " X");
+        int n = snprintf(line, sizeof line, "  %s%s", fd->names[0], fd->kind == F_BOOL ? "" : " X");
         if (fd->names[1]) {
             n += snprintf(line + n, sizeof line - (size_t)n, " [%s]", fd->names[1]);
         }

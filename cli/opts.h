@@ -1,6 +1,6 @@
-/* opts.h -- the command line shared by `llmcal estimate`, `search`, `tui` and `validate`: Megatron's
- * flag vocabulary turned into a resolved est_config, and the report writers (text and the JSON
- * contract of ARCHITECTURE.md).
+/* opts.h -- the command line shared by `llmcal estimate`, `search`, `tui` and `validate`:
+ * Megatron's flag vocabulary turned into a resolved est_config, and the report writers (text and
+ * the JSON contract of ARCHITECTURE.md).
  *
  * Not here: subcommand-specific flags (each cmd_*.c handles its own, calling cli_config_flag() for
  * the shared ones first).
@@ -35,16 +35,16 @@ typedef struct cli_setup {
     est_gpu gpu;
     est_cluster cluster;
     est_config cfg;
-    char model_arg[512];   /* --model as given */
-    char gpu_arg[512];     /* --gpu as given ("" = from the cluster, else h100-sxm) */
-    char cluster_arg[512]; /* --cluster as given ("" = default cluster of the GPU) */
+    char model_arg[512];       /* --model as given */
+    char gpu_arg[512];         /* --gpu as given ("" = from the cluster, else h100-sxm) */
+    char cluster_arg[512];     /* --cluster as given ("" = default cluster of the GPU) */
     char calibration_arg[512]; /* --calibration NAME|FILE ("" = the profiles' defaults) */
-    est_coeffs coeffs;     /* time-model coefficients: from the calibration, else the profiles */
-    bool calibrated;       /* coeffs came from a calibrated profile */
-    bool json;             /* --json */
-    bool model_given;      /* --model was on the command line */
-    bool gpus_given;       /* --gpus was on the command line */
-    bool gbs_given;        /* --gbs was on the command line */
+    est_coeffs coeffs; /* time-model coefficients: from the calibration, else the profiles */
+    bool calibrated;   /* coeffs came from a calibrated profile */
+    bool json;         /* --json */
+    bool model_given;  /* --model was on the command line */
+    bool gpus_given;   /* --gpus was on the command line */
+    bool gbs_given;    /* --gbs was on the command line */
 } cli_setup;
 
 /* Defaults: model llama-3-70b, gpu h100-sxm, 64 GPUs, est_parallel_default(). */

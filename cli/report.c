@@ -55,12 +55,14 @@ static json_t *config_json(const est_config *cfg)
     json_object_set_new(o, "precision", json_string(est_precision_name(p->precision)));
     json_object_set_new(o, "framework", json_string(est_framework_name(p->framework)));
     json_object_set_new(o, "optimizer", json_string(est_optimizer_name(p->optimizer)));
-    json_object_set_new(o, "optimizer_impl", json_string(est_optimizer_impl_name(p->optimizer_impl)));
+    json_object_set_new(o, "optimizer_impl",
+                        json_string(est_optimizer_impl_name(p->optimizer_impl)));
     json_object_set_new(o, "finetune", json_string(est_finetune_name(p->finetune)));
     if (p->finetune != EST_FT_FULL) {
         json_object_set_new(o, "lora_rank", json_integer(p->lora_rank));
         json_object_set_new(o, "lora_targets", json_integer(p->lora_targets));
     }
+    json_object_set_new(o, "vocab_divisor", json_integer(p->vocab_divisor));
     json_object_set_new(o, "dropout", json_boolean(p->dropout != 0));
     json_object_set_new(o, "grads_fp32", json_boolean(p->grads_fp32));
     return o;
@@ -73,7 +75,8 @@ static json_t *stage_json(const est_stage_memory *st)
     json_object_set_new(o, "layers", json_integer(st->layers));
     json_object_set_new(o, "params", json_integer(st->params));
     json_object_set_new(o, "microbatches_in_flight", json_integer(st->microbatches_in_flight));
-    json_object_set_new(o, "activation_bytes_per_layer", json_bytes(st->activation_bytes_per_layer));
+    json_object_set_new(o, "activation_bytes_per_layer",
+                        json_bytes(st->activation_bytes_per_layer));
     json_object_set_new(o, "peak_phase", json_string(phase_name(st->peak_phase)));
     json_t *mb = json_object();
     for (int g = 0; g < EST_MEM_GROUP_COUNT; g++) {
@@ -121,10 +124,11 @@ json_t *cli_estimate_json(const est_config *cfg, const est_memory_report *m,
     json_object_set_new(o, "memory_bytes", mb);
     json_t *wr = json_object();
     json_object_set_new(wr, "stage", json_integer(w->stage));
-    json_object_set_new(wr, "which", json_string(w->stage == 0 ? "first pipeline stage"
-                                                 : (w->stage == cfg->par.pp - 1
-                                                        ? "last pipeline stage"
-                                                        : "middle pipeline stage")));
+    json_object_set_new(wr, "which",
+                        json_string(w->stage == 0
+                                        ? "first pipeline stage"
+                                        : (w->stage == cfg->par.pp - 1 ? "last pipeline stage"
+                                                                       : "middle pipeline stage")));
     json_object_set_new(wr, "layers", json_integer(w->layers));
     json_object_set_new(wr, "microbatches_in_flight", json_integer(w->microbatches_in_flight));
     json_object_set_new(wr, "peak_phase", json_string(phase_name(w->peak_phase)));
@@ -250,8 +254,9 @@ void cli_estimate_print(FILE *f, const est_config *cfg, const est_memory_report 
     }
     const est_stage_memory *w = &m->worst;
     double head = (double)m->usable_bytes - (double)w->total;
-    fprintf(f, "\n  worst rank: pipeline stage %d of %d (%lld layers, %lld micro-batches in flight,"
-               " peak in %s)\n",
+    fprintf(f,
+            "\n  worst rank: pipeline stage %d of %d (%lld layers, %lld micro-batches in flight,"
+            " peak in %s)\n",
             w->stage, p->pp, (long long)w->layers, (long long)w->microbatches_in_flight,
             phase_name(w->peak_phase));
     fprintf(f, "  %s: %.2f GiB of %.2f GiB usable (%s %.2f GiB)\n",
@@ -259,10 +264,10 @@ void cli_estimate_print(FILE *f, const est_config *cfg, const est_memory_report 
             head >= 0 ? "headroom" : "over by", fabs(head) / 1073741824.0);
     if (t != NULL) {
         fprintf(f, "\n  %-40s %12s\n", "time per iteration", "s");
-        const char *names[] = {"compute", "tp comm (exposed)", "cp comm (exposed)",
-                               "ep comm (exposed)", "pp bubble", "pp comm (exposed)",
-                               "dp comm (exposed)", "optimizer", "iteration"};
-        double vals[] = {t->compute_s, t->tp_comm_s, t->cp_comm_s, t->ep_comm_s, t->pp_bubble_s,
+        const char *names[] = {"compute",           "tp comm (exposed)", "cp comm (exposed)",
+                               "ep comm (exposed)", "pp bubble",         "pp comm (exposed)",
+                               "dp comm (exposed)", "optimizer",         "iteration"};
+        double vals[] = {t->compute_s, t->tp_comm_s, t->cp_comm_s,   t->ep_comm_s,  t->pp_bubble_s,
                          t->pp_comm_s, t->dp_comm_s, t->optimizer_s, t->iteration_s};
         for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
             fprintf(f, "  %-40s %12.4f\n", names[i], vals[i]);

@@ -85,8 +85,10 @@ est_status validate_run_case(const est_config *cfg, int steps, bool cpu, json_t 
         o.backend = RT_BACKEND_CUDA;
         if (cfg->par.gpus > gpus) {
             o.solo_rank = 0;
-            snprintf(mode, cap, "runtime, cuda, single-GPU shard mode of rank 0 (%lld ranks, %d "
-                     "GPU(s) visible)", (long long)cfg->par.gpus, gpus);
+            snprintf(mode, cap,
+                     "runtime, cuda, single-GPU shard mode of rank 0 (%lld ranks, %d "
+                     "GPU(s) visible)",
+                     (long long)cfg->par.gpus, gpus);
         } else {
             snprintf(mode, cap, "runtime, cuda + nccl, %lld GPU(s)", (long long)cfg->par.gpus);
         }

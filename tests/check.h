@@ -28,8 +28,7 @@ static inline void check_report_(int ok, const char *file, int line, const char 
     }
 }
 
-#define CHECK(cond, what)                                                                          \
-    check_report_((cond) ? 1 : 0, __FILE__, __LINE__, (what))
+#define CHECK(cond, what) check_report_((cond) ? 1 : 0, __FILE__, __LINE__, (what))
 
 #define CHECK_EQ_I64(actual, expected, what)                                                       \
     do {                                                                                           \

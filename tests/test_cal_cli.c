@@ -129,8 +129,8 @@ static void test_calibrate(const est_gpu *g)
     json_error_t je;
     json_t *rep = json_load_file(out, 0, &je);
     CHECK(rep != NULL, "--json output parses");
-    json_t *ge = json_object_get(json_object_get(json_object_get(rep, "params"),
-                                                 "gemm_eff_max"), "std_err");
+    json_t *ge =
+        json_object_get(json_object_get(json_object_get(rep, "params"), "gemm_eff_max"), "std_err");
     CHECK(json_is_number(ge) && json_number_value(ge) > 0.0, "uncertainty reported");
     json_decref(rep);
     /* same file, same fit: the profile is reproducible from the samples */
@@ -157,8 +157,10 @@ static void test_calibrate(const est_gpu *g)
     snprintf(est_cal, sizeof est_cal, "%s/est_cal.json", tmpdir);
     CHECK(run("estimate --model llama-3-8b --gpu h100-sxm --gpus 8 --json", est_def) == 0,
           "estimate without calibration");
-    snprintf(args, sizeof args, "estimate --model llama-3-8b --gpu h100-sxm --gpus 8 --json "
-             "--calibration %s", prof);
+    snprintf(args, sizeof args,
+             "estimate --model llama-3-8b --gpu h100-sxm --gpus 8 --json "
+             "--calibration %s",
+             prof);
     CHECK(run(args, est_cal) == 0, "estimate --calibration FILE");
     json_t *jd = json_load_file(est_def, 0, &je);
     json_t *jc = json_load_file(est_cal, 0, &je);
@@ -171,8 +173,10 @@ static void test_calibrate(const est_gpu *g)
     }
     json_decref(jd);
     json_decref(jc);
-    snprintf(args, sizeof args, "estimate --model llama-3-8b --gpu a100-80gb --gpus 8 "
-             "--calibration %s", prof);
+    snprintf(args, sizeof args,
+             "estimate --model llama-3-8b --gpu a100-80gb --gpus 8 "
+             "--calibration %s",
+             prof);
     CHECK(run(args, NULL) == 2, "a calibration for another GPU is refused");
 
     /* bad inputs: exit 2 with the file and line, or 1 for an ill-posed fit */
@@ -219,9 +223,9 @@ static void test_validate(void)
     json_t *pred = json_object_get(c0, "predicted");
     json_t *err = json_object_get(c0, "error_pct");
     /* measured values are the fixture's (67.0 GiB, 2*8192/5605 s) */
-    CHECK_REL(json_number_value(json_object_get(json_object_get(meas, "memory_bytes"),
-                                                "peak_reserved")),
-              67.0 * 1073741824.0, 1e-12, "measured peak_reserved = 67.0 GiB");
+    CHECK_REL(
+        json_number_value(json_object_get(json_object_get(meas, "memory_bytes"), "peak_reserved")),
+        67.0 * 1073741824.0, 1e-12, "measured peak_reserved = 67.0 GiB");
     double mt = json_number_value(json_object_get(json_object_get(meas, "time_s"), "iteration"));
     double pt = json_number_value(json_object_get(json_object_get(pred, "time_s"), "iteration"));
     CHECK_REL(mt, 2.0 * 8192.0 / 5605.0, 1e-9, "measured iteration = 2*8192/5605 s");
@@ -246,7 +250,8 @@ static void test_validate(void)
              "{\"cases\": [{\"name\": \"tt\", \"config\": {\"model\": \"llama-3.1-8b\", \"gpu\": "
              "\"h100-sxm\", \"gpus\": 128, \"framework\": \"fsdp\", \"fsdp\": \"full\", \"mbs\": 2,"
              " \"gbs\": 256, \"seq\": 8192, \"recompute\": \"selective\", \"sp\": false},"
-             " \"measured\": \"%s\"}]}", fx);
+             " \"measured\": \"%s\"}]}",
+             fx);
     write_text(cases, text);
     snprintf(args, sizeof args, "validate --cases %s --json", cases);
     CHECK(run(args, NULL) == 0, "cases file with a config object");
@@ -269,8 +274,8 @@ static void test_validate(void)
     CHECK(run(args, NULL) == 0, "validate --backend cpu runs the case on the runtime");
     root = json_load_file(out, 0, &je);
     c0 = json_array_get(json_object_get(root, "cases"), 0);
-    json_t *pk = json_object_get(json_object_get(json_object_get(c0, "measured"),
-                                                 "memory_bytes"), "peak_allocated");
+    json_t *pk = json_object_get(json_object_get(json_object_get(c0, "measured"), "memory_bytes"),
+                                 "peak_allocated");
     CHECK(json_is_number(pk) && json_number_value(pk) > 0, "runtime peak measured");
     json_t *src = json_object_get(c0, "source");
     CHECK(json_is_string(src) && strstr(json_string_value(src), "cpu") != NULL,

@@ -122,8 +122,8 @@ static void check_recovery(const est_coeffs *got, const cal_report *rep, const e
 {
     est_coeffs t = *truth;
     const double want[CAL_PARAM_COUNT] = {
-        t.gemm_eff_max, t.gemm_half_dim, t.fp8_gemm_ratio, t.attn_eff, t.mem_eff,
-        t.intra_alpha_s, t.intra_bytes_per_s, t.inter_alpha_s, t.inter_bytes_per_s};
+        t.gemm_eff_max,  t.gemm_half_dim,     t.fp8_gemm_ratio, t.attn_eff,         t.mem_eff,
+        t.intra_alpha_s, t.intra_bytes_per_s, t.inter_alpha_s,  t.inter_bytes_per_s};
     for (int p = 0; p < CAL_PARAM_COUNT; p++) {
         char msg[160];
         snprintf(msg, sizeof msg, "%s: %s recovered (true value chosen in true_coeffs())", what,

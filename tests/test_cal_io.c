@@ -89,10 +89,10 @@ static void test_tsv_round_trip(void)
         /* every field, bit for bit (NAN == NAN compared as both NAN) */
         const est_sample *x = &a.s[i];
         const est_sample *y = &b.s[i];
-        CHECK(x->kind == y->kind && x->dtype == y->dtype && x->batch == y->batch &&
-                  x->m == y->m && x->n == y->n && x->k == y->k && x->b == y->b &&
-                  x->heads == y->heads && x->head_dim == y->head_dim && x->seq == y->seq &&
-                  x->seq_kv == y->seq_kv && x->attn == y->attn && x->backward == y->backward,
+        CHECK(x->kind == y->kind && x->dtype == y->dtype && x->batch == y->batch && x->m == y->m &&
+                  x->n == y->n && x->k == y->k && x->b == y->b && x->heads == y->heads &&
+                  x->head_dim == y->head_dim && x->seq == y->seq && x->seq_kv == y->seq_kv &&
+                  x->attn == y->attn && x->backward == y->backward,
               "shape fields survive");
         CHECK((x->kind != EST_SAMPLE_ATTENTION || x->causal == y->causal) &&
                   (x->kind != EST_SAMPLE_COLLECTIVE ||
@@ -256,15 +256,15 @@ static void test_profile_bad(void)
     expect_profile_error("{\"gpu\": \"h200\"", EST_EPARSE, "c.json:1:", "truncated JSON");
     expect_profile_error("{\"gpu\": \"h200\"}", EST_EINVAL, "llmcal_calibrated_profile: missing",
                          "not a calibrated profile");
-    expect_profile_error("{\"llmcal_calibrated_profile\": 9, \"gpu\": \"h200\"}",
-                         EST_EUNSUPPORTED, "version 9", "future version");
+    expect_profile_error("{\"llmcal_calibrated_profile\": 9, \"gpu\": \"h200\"}", EST_EUNSUPPORTED,
+                         "version 9", "future version");
     expect_profile_error("{\"llmcal_calibrated_profile\": 1, \"gpu\": \"h200\", \"colour\": 1}",
                          EST_EINVAL, "colour: unknown key", "unknown key");
     expect_profile_error("{\"llmcal_calibrated_profile\": 1, \"gpu\": \"h200\"}", EST_EINVAL,
                          "coeffs: missing", "no coeffs");
     expect_profile_error("{\"llmcal_calibrated_profile\": 1, \"gpu\": \"h200\", \"coeffs\": "
-                         "{\"peak_flop_per_s\": {\"bf16\": 1e15}}}", EST_EINVAL,
-                         "coeffs.peak_flop_per_s.fp32: missing", "missing peak");
+                         "{\"peak_flop_per_s\": {\"bf16\": 1e15}}}",
+                         EST_EINVAL, "coeffs.peak_flop_per_s.fp32: missing", "missing peak");
 }
 
 // ---------------------------------------------------------------------------
@@ -273,8 +273,7 @@ static void test_profile_bad(void)
 static bool has_gemm(const cal_sample_set *s, int64_t m, int64_t n, int64_t k)
 {
     for (size_t i = 0; i < s->n; i++) {
-        if (s->s[i].kind == EST_SAMPLE_GEMM && s->s[i].m == m && s->s[i].n == n &&
-            s->s[i].k == k) {
+        if (s->s[i].kind == EST_SAMPLE_GEMM && s->s[i].m == m && s->s[i].n == n && s->s[i].k == k) {
             return true;
         }
     }

@@ -35,9 +35,8 @@ int main(void)
        t = 2*4096^3/(1e15*eff) */
     double eff = 0.8 * 4096.0 / (4096.0 + 256.0);
     CHECK_REL(est_gemm_eff(&k, 4096, 4096, 4096), eff, 1e-12, "shape efficiency, square");
-    CHECK_REL(est_gemm_time_s(&k, 4096, 4096, 4096, EST_DT_BF16), 2.0 * 4096.0 * 4096 * 4096 /
-                                                                      (1e15 * eff),
-              1e-12, "GEMM time = flop/(peak*eff)");
+    CHECK_REL(est_gemm_time_s(&k, 4096, 4096, 4096, EST_DT_BF16),
+              2.0 * 4096.0 * 4096 * 4096 / (1e15 * eff), 1e-12, "GEMM time = flop/(peak*eff)");
     /* skinny: m=8192, n=128, k=8192: D = 3/(1/8192+1/128+1/8192) = 370.9...; eff = 0.8*D/(D+256) */
     double dsk = 3.0 / (2.0 / 8192.0 + 1.0 / 128.0);
     CHECK_REL(est_gemm_eff(&k, 8192, 128, 8192), 0.8 * dsk / (dsk + 256.0), 1e-12,
@@ -50,19 +49,19 @@ int main(void)
               1.5, 1e-12, "fp8 = 2x peak x 0.75");
     /* wave quantisation with 132 SMs: m = 128, n = 128*133 -> 133 tiles, 2 waves: 133/264 */
     k.sm_count = 132;
-    double no_wave = 0.8 * (3.0 / (1.0 / 128 + 2.0 / 17024.0)) /
-                     (3.0 / (1.0 / 128 + 2.0 / 17024.0) + 256.0);
+    double no_wave =
+        0.8 * (3.0 / (1.0 / 128 + 2.0 / 17024.0)) / (3.0 / (1.0 / 128 + 2.0 / 17024.0) + 256.0);
     CHECK_REL(est_gemm_eff(&k, 128, 17024, 17024), no_wave * 133.0 / 264.0, 1e-12,
               "wave quantisation: 133 tiles on 132 SMs");
     k.sm_count = 0;
     /* flash attention, causal: 4*b*a*s*s*d/2 flop forward at attn_eff; backward 2.5x */
     double fwd = 4.0 * 2 * 32 * 4096.0 * 4096 * 128 * 0.5 / (1e15 * 0.5);
-    CHECK_REL(est_attention_time_s(&k, 2, 32, 128, 4096, 4096, true, EST_ATTN_FLASH, false,
-                                   EST_DT_BF16),
-              fwd, 1e-12, "flash attention forward");
-    CHECK_REL(est_attention_time_s(&k, 2, 32, 128, 4096, 4096, true, EST_ATTN_FLASH, true,
-                                   EST_DT_BF16),
-              2.5 * fwd, 1e-12, "flash attention backward = 2.5x");
+    CHECK_REL(
+        est_attention_time_s(&k, 2, 32, 128, 4096, 4096, true, EST_ATTN_FLASH, false, EST_DT_BF16),
+        fwd, 1e-12, "flash attention forward");
+    CHECK_REL(
+        est_attention_time_s(&k, 2, 32, 128, 4096, 4096, true, EST_ATTN_FLASH, true, EST_DT_BF16),
+        2.5 * fwd, 1e-12, "flash attention backward = 2.5x");
     CHECK(est_attention_time_s(&k, 2, 32, 128, 4096, 4096, true, EST_ATTN_STANDARD, false,
                                EST_DT_BF16) > fwd,
           "standard attention slower than flash at s = 4096");

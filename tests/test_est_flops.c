@@ -40,9 +40,9 @@ int main(void)
     /* 3x forward = Korthikanti 2022 Eq. (7) exactly: 72BLsh^2(1 + s/6h + v/12hL)
        = 3Bs(24Lh^2 + 4Lsh + 2hv) */
     int64_t B = 64;
-    CHECK_REL(f.model_per_token * (double)B * s, est_flop_korthikanti_model(B, 2048, 96, 12288,
-                                                                          51200),
-              1e-12, "model FLOPs = Korthikanti Eq. (7)");
+    CHECK_REL(f.model_per_token * (double)B * s,
+              est_flop_korthikanti_model(B, 2048, 96, 12288, 51200), 1e-12,
+              "model FLOPs = Korthikanti Eq. (7)");
     /* + the full-recompute forward of the layers = Narayanan 2021 Eq. (3):
        96BslH^2(1 + s/6h + V/16lh) = 96Bslh^2 + 16Bs^2lh + 6BsVh */
     double hw = (f.model_per_token + est_recompute_flop_per_token(&f, EST_RECOMPUTE_FULL, 0, 12)) *

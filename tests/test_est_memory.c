@@ -136,7 +136,8 @@ static void test_korthikanti_table2(void)
     /* tensor + sequence parallel: sbh(34/t + 5as/(ht)) */
     p->sp = true;
     CHECK(resolve(&f) == EST_OK, "resolve sp");
-    CHECK_EQ_I64(est_activation_bytes_per_layer(&f.cfg, false), sbh * (34 / t + 5 * a * s / (h * t)),
+    CHECK_EQ_I64(est_activation_bytes_per_layer(&f.cfg, false),
+                 sbh * (34 / t + 5 * a * s / (h * t)),
                  "Korthikanti Table 2, TP+SP: sbh(34/t + 5as/(ht))");
 
     /* tensor parallel + selective recompute: sbh(10 + 24/t) */
@@ -334,8 +335,8 @@ static void test_megatron_theoretical(void)
         est_memory_report r;
         CHECK(est_memory(&f.cfg, &r, NULL) == EST_OK, "est_memory megatron theoretical");
         /* compute_weight_and_optimizer_memory */
-        double layers_params = 2 * L * h * h *
-                               ((1 + g / a) * (a * 128 / h) + (f_ / h) * 1 + 2 / h + 1 / (L * h));
+        double layers_params =
+            2 * L * h * h * ((1 + g / a) * (a * 128 / h) + (f_ / h) * 1 + 2 / h + 1 / (L * h));
         double emb = h * V;
         double most_loaded = (layers_params / 4 + emb) / 8;
         double bytes_pp = distopt ? 6 + 12.0 / 8 : 18;

@@ -52,8 +52,7 @@ static est_model gpt(void)
     return m;
 }
 
-static est_status run(est_model *m, est_gpu *g, est_cluster *c, est_parallel p,
-                      est_time_report *t)
+static est_status run(est_model *m, est_gpu *g, est_cluster *c, est_parallel p, est_time_report *t)
 {
     est_config cfg = {m, g, c, p};
     est_diag d = {0};

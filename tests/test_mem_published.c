@@ -159,7 +159,8 @@ int main(int argc, char **argv)
             CHECK(fabs(e) <= 0.10, what);
         }
         if (table) {
-            printf("| %s | %s | fsdp %lld tp %d pp %d cp %d, lbs %lld, seq %lld, %s AC%s | %.1f | %.1f "
+            printf("| %s | %s | fsdp %lld tp %d pp %d cp %d, lbs %lld, seq %lld, %s AC%s | %.1f | "
+                   "%.1f "
                    "| %+.1f%% |\n",
                    id, m.name, (long long)dp, p->tp, p->pp, p->cp,
                    (long long)geti(tj, "local_batch", 1), (long long)p->seq,

@@ -187,8 +187,8 @@ static void test_bad(void)
         "deepseek_v3 (MLA) refused, not miscounted");
     bad("{\"model_type\": 7}", EST_EINVAL, "model_type: expected a string", "model_type type");
     bad("{\"model_type\": \"llama\", \"hidden_size\": 4096, \"num_hidden_layers\": 32,"
-        " \"intermediate_size\": 14336, \"vocab_size\": 128256}", EST_EINVAL,
-        "config.json: num_attention_heads: missing (required for model_type llama)",
+        " \"intermediate_size\": 14336, \"vocab_size\": 128256}",
+        EST_EINVAL, "config.json: num_attention_heads: missing (required for model_type llama)",
         "missing field names file, field and model_type");
     bad("{\"model_type\": \"llama\", \"hidden_size\": \"4096\", \"num_hidden_layers\": 32,"
         " \"num_attention_heads\": 32, \"intermediate_size\": 14336, \"vocab_size\": 128256}",
@@ -198,21 +198,23 @@ static void test_bad(void)
         EST_EINVAL, "num_hidden_layers: -32 must be positive", "negative");
     bad("{\"model_type\": \"llama\", \"hidden_size\": 4096, \"num_hidden_layers\": 32,"
         " \"num_attention_heads\": 32, \"num_key_value_heads\": 5, \"intermediate_size\": 14336,"
-        " \"vocab_size\": 128256}", EST_EINVAL, "kv_heads", "kv heads not dividing heads");
+        " \"vocab_size\": 128256}",
+        EST_EINVAL, "kv_heads", "kv heads not dividing heads");
     bad("{\"model_type\": \"llama\", \"hidden_size\": 4096, \"num_hidden_layers\": 32,"
         " \"num_attention_heads\": 32, \"intermediate_size\": 14336, \"vocab_size\": 128256,"
-        " \"tie_word_embeddings\": \"no\"}", EST_EINVAL, "tie_word_embeddings",
-        "bool of wrong type");
+        " \"tie_word_embeddings\": \"no\"}",
+        EST_EINVAL, "tie_word_embeddings", "bool of wrong type");
     bad("{\"model_type\": \"llama\", \"hidden_size\": 4096, \"num_hidden_layers\": 32,"
         " \"num_attention_heads\": 32, \"intermediate_size\": 14336, \"vocab_size\": 128256,"
-        " \"hidden_act\": \"relu\"}", EST_EUNSUPPORTED, "hidden_act", "unmodelled activation");
+        " \"hidden_act\": \"relu\"}",
+        EST_EUNSUPPORTED, "hidden_act", "unmodelled activation");
     bad("{\"model_type\": \"qwen2_moe\", \"hidden_size\": 2048, \"num_hidden_layers\": 24,"
         " \"num_attention_heads\": 16, \"intermediate_size\": 5632, \"vocab_size\": 151936,"
         " \"num_experts\": 60, \"num_experts_per_tok\": 4, \"moe_intermediate_size\": 1408,"
-        " \"mlp_only_layers\": [3, 7]}", EST_EUNSUPPORTED, "mlp_only_layers",
-        "mlp_only_layers other than a prefix");
-    bad("{\"model_type\": \"llama\",\n \"hidden_size\": 4096,,}", EST_EPARSE, "config.json:2:",
-        "malformed config.json names line 2");
+        " \"mlp_only_layers\": [3, 7]}",
+        EST_EUNSUPPORTED, "mlp_only_layers", "mlp_only_layers other than a prefix");
+    bad("{\"model_type\": \"llama\",\n \"hidden_size\": 4096,,}", EST_EPARSE,
+        "config.json:2:", "malformed config.json names line 2");
 
     /* mlp_only_layers as a prefix: the first 2 layers dense */
     est_model m;
@@ -221,7 +223,8 @@ static void test_bad(void)
         "{\"model_type\": \"qwen2_moe\", \"hidden_size\": 2048, \"num_hidden_layers\": 24,"
         " \"num_attention_heads\": 16, \"intermediate_size\": 5632, \"vocab_size\": 151936,"
         " \"num_experts\": 60, \"num_experts_per_tok\": 4, \"moe_intermediate_size\": 1408,"
-        " \"mlp_only_layers\": [0, 1], \"decoder_sparse_step\": 1}", "c.json", &m, &d);
+        " \"mlp_only_layers\": [0, 1], \"decoder_sparse_step\": 1}",
+        "c.json", &m, &d);
     CHECK(s == EST_OK && m.moe_first_dense == 2 && m.moe_every == 1 && m.shared_experts == 0,
           "mlp_only_layers [0,1] -> moe_first_dense 2; no shared expert without its size");
     est_param_counts pc;

@@ -100,7 +100,7 @@ static void bad_gpu(const char *json, const char *needle, const char *what)
 }
 
 #define GPU_OK                                                                                     \
-    "{\"memory_bytes\": \"24GiB\", \"peak_flop_per_s\": {\"bf16\": \"100TFLOP/s\"},"              \
+    "{\"memory_bytes\": \"24GiB\", \"peak_flop_per_s\": {\"bf16\": \"100TFLOP/s\"},"               \
     " \"hbm_bytes_per_s\": \"1TB/s\", \"pcie_bytes_per_s\": \"32GB/s\", \"sm_count\": 80"
 
 static void snippets(void)
@@ -133,20 +133,22 @@ static void snippets(void)
     CHECK(prof_cluster_from_string("{\"gpu\": \"a100-80gb\", \"gpus_per_node\": 4, \"nodes\": 16,"
                                    " \"intra_latency_s\": \"5us\", \"nics_per_node\": 2,"
                                    " \"nic_bytes_per_s\": \"200Gb/s\", \"inter_latency_s\": 1e-5}",
-                                   "my-cluster.json", &c, &d) == EST_OK, d.msg);
+                                   "my-cluster.json", &c, &d) == EST_OK,
+          d.msg);
     CHECK(c.nodes == 16 && c.gpus_per_node == 4, "nodes and gpus_per_node");
     /* 2 NICs * 25e9 B/s / 4 GPUs = 12.5e9 per GPU; intra defaults to the GPU's NVLink 300e9 */
     CHECK_REL(c.inter_bytes_per_s, 12.5e9, 1e-12, "inter-node per GPU derived from NICs");
     CHECK_REL(c.intra_bytes_per_s, 300e9, 1e-12, "intra defaults to the GPU's NVLink");
     CHECK(prof_cluster_from_string("{\"gpu\": \"h100sxm\", \"gpus_per_node\": 8,"
                                    " \"intra_latency_s\": 0, \"nics_per_node\": 8,"
-                                   " \"nic_bytes_per_s\": 5e10, \"inter_latency_s\": 0}", "k",
-                                   &c, &d) == EST_ENOTFOUND &&
+                                   " \"nic_bytes_per_s\": 5e10, \"inter_latency_s\": 0}",
+                                   "k", &c, &d) == EST_ENOTFOUND &&
               strstr(d.msg, "did you mean 'h100-sxm'") != NULL,
           "cluster naming an unknown GPU suggests the nearest");
     CHECK(prof_cluster_from_string("{\"gpu\": \"h100-sxm\", \"gpus_per_node\": 8,"
                                    " \"nics_per_node\": 8, \"nic_bytes_per_s\": 5e10,"
-                                   " \"inter_latency_s\": 0}", "k", &c, &d) == EST_EINVAL &&
+                                   " \"inter_latency_s\": 0}",
+                                   "k", &c, &d) == EST_EINVAL &&
               strstr(d.msg, "intra_latency_s: missing") != NULL,
           "missing latency named");
 }

@@ -84,11 +84,12 @@ int main(void)
     }
 
     /* required names exist (the brief's list) */
-    const char *required[] = {"gpt3-125m", "gpt3-175b", "narayanan-1.7b", "narayanan-1008b",
-                              "korthikanti-22b", "korthikanti-1t", "llama-2-7b", "llama-2-70b",
-                              "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "mistral-7b-v0.1",
-                              "mixtral-8x7b", "mixtral-8x22b", "qwen2.5-7b", "qwen2.5-72b",
-                              "qwen1.5-moe-a2.7b", "qwen2-57b-a14b", "gpt2-small", "gpt2-xl"};
+    const char *required[] = {
+        "gpt3-125m",         "gpt3-175b",      "narayanan-1.7b", "narayanan-1008b",
+        "korthikanti-22b",   "korthikanti-1t", "llama-2-7b",     "llama-2-70b",
+        "llama-3-8b",        "llama-3-70b",    "llama-3.1-405b", "mistral-7b-v0.1",
+        "mixtral-8x7b",      "mixtral-8x22b",  "qwen2.5-7b",     "qwen2.5-72b",
+        "qwen1.5-moe-a2.7b", "qwen2-57b-a14b", "gpt2-small",     "gpt2-xl"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         est_model m;
         CHECK(prof_model_load(required[i], &m, NULL) == EST_OK, required[i]);

@@ -16,8 +16,8 @@
 
 /* a minimal valid GPT-style model: h 64, L 2, a 4, f 256, v 100, 16 learned positions */
 #define GOOD_HEAD                                                                                  \
-    "{\"hidden\": 64, \"layers\": 2, \"heads\": 4, \"ffn\": 256, \"vocab\": 100,\n"              \
-    " \"max_positions\": 16, \"norm\": \"layernorm\", \"act\": \"gelu\", \"pos\": \"learned\",\n" \
+    "{\"hidden\": 64, \"layers\": 2, \"heads\": 4, \"ffn\": 256, \"vocab\": 100,\n"                \
+    " \"max_positions\": 16, \"norm\": \"layernorm\", \"act\": \"gelu\", \"pos\": \"learned\",\n"  \
     " \"tied_embeddings\": true, \"biases\": true"
 
 static int contains(const char *hay, const char *needle)
@@ -56,7 +56,8 @@ static void test_good(void)
     CHECK_EQ_I64(pc.total, 107520, "tiny GPT total (hand-derived)");
 
     s = prof_model_from_string(GOOD_HEAD ", \"kv_heads\": 2, \"qkv_bias\": false, "
-                               "\"params_stated\": \"0.1M\"}", NULL, &m, &d);
+                                         "\"params_stated\": \"0.1M\"}",
+                               NULL, &m, &d);
     CHECK(s == EST_OK && m.kv_heads == 2 && !m.qkv_bias && m.out_bias, "overrides");
     CHECK_ABS(m.params_stated, 1e5, 1e-6, "params_stated \"0.1M\" = 100000");
 }
@@ -83,11 +84,12 @@ static void test_bad(void)
         "fractional integer");
     bad("{\"hidden\": 64, \"layers\": 2, \"heads\": 4, \"ffn\": 256, \"vocab\": 100, "
         "\"norm\": \"rmsnorm\", \"act\": \"relu\", \"pos\": \"rope\", \"tied_embeddings\": true, "
-        "\"biases\": false}", EST_EINVAL, "act", "swiglu", "unknown enum names the choices");
+        "\"biases\": false}",
+        EST_EINVAL, "act", "swiglu", "unknown enum names the choices");
     bad("{\"hidden\": 64, \"layers\": 2, \"heads\": 4, \"ffn\": 256, \"vocab\": 100, "
         "\"norm\": \"rmsnorm\", \"act\": \"gelu\", \"pos\": \"learned\", "
-        "\"tied_embeddings\": true, \"biases\": false}", EST_EINVAL, "max_positions", "missing",
-        "learned positions need max_positions");
+        "\"tied_embeddings\": true, \"biases\": false}",
+        EST_EINVAL, "max_positions", "missing", "learned positions need max_positions");
     bad(GOOD_HEAD ", \"kv_heads\": 3}", EST_EINVAL, "kv_heads", "divide",
         "est_model_validate: kv_heads must divide heads");
     bad(GOOD_HEAD ", \"experts\": 8, \"moe_ffn\": 64}", EST_EINVAL, "top_k", "missing",
@@ -105,42 +107,57 @@ static void test_units(void)
     double v = 0;
     double ulp = 0;
     CHECK(prof_parse_quantity("80GiB", PROF_UNIT_BYTES, &v, NULL, NULL) == EST_OK &&
-              v == 85899345920.0, "80GiB = 80 * 2^30");
+              v == 85899345920.0,
+          "80GiB = 80 * 2^30");
     CHECK(prof_parse_quantity("81559MiB", PROF_UNIT_BYTES, &v, NULL, NULL) == EST_OK &&
-              v == 85520809984.0, "81559MiB = 85520809984 B (nvidia-smi H100)");
+              v == 85520809984.0,
+          "81559MiB = 85520809984 B (nvidia-smi H100)");
     CHECK(prof_parse_quantity("40 GB", PROF_UNIT_BYTES, &v, NULL, NULL) == EST_OK && v == 40e9,
           "40 GB = 40e9 (decimal)");
     CHECK(prof_parse_quantity("3.35TB/s", PROF_UNIT_BYTES_PER_S, &v, NULL, NULL) == EST_OK &&
-              fabs(v - 3.35e12) < 1, "3.35TB/s");
+              fabs(v - 3.35e12) < 1,
+          "3.35TB/s");
     CHECK(prof_parse_quantity("400Gb/s", PROF_UNIT_BYTES_PER_S, &v, NULL, NULL) == EST_OK &&
-              v == 50e9, "400Gb/s = 50e9 B/s (bits / 8)");
+              v == 50e9,
+          "400Gb/s = 50e9 B/s (bits / 8)");
     CHECK(prof_parse_quantity("400Gbps", PROF_UNIT_BYTES_PER_S, &v, NULL, NULL) == EST_OK &&
-              v == 50e9, "400Gbps");
+              v == 50e9,
+          "400Gbps");
     CHECK(prof_parse_quantity("989.4TFLOP/s", PROF_UNIT_FLOP_PER_S, &v, NULL, NULL) == EST_OK &&
-              fabs(v - 989.4e12) < 1, "989.4TFLOP/s");
+              fabs(v - 989.4e12) < 1,
+          "989.4TFLOP/s");
     CHECK(prof_parse_quantity("312TFLOPS", PROF_UNIT_FLOP_PER_S, &v, NULL, NULL) == EST_OK &&
-              v == 312e12, "312TFLOPS");
+              v == 312e12,
+          "312TFLOPS");
     CHECK(prof_parse_quantity("2.25PFLOP/s", PROF_UNIT_FLOP_PER_S, &v, NULL, NULL) == EST_OK &&
-              fabs(v - 2.25e15) < 1, "2.25PFLOP/s");
+              fabs(v - 2.25e15) < 1,
+          "2.25PFLOP/s");
     CHECK(prof_parse_quantity("3us", PROF_UNIT_SECONDS, &v, NULL, NULL) == EST_OK &&
-              fabs(v - 3e-6) < 1e-18, "3us");
+              fabs(v - 3e-6) < 1e-18,
+          "3us");
     CHECK(prof_parse_quantity("1.5 ms", PROF_UNIT_SECONDS, &v, NULL, NULL) == EST_OK &&
-              fabs(v - 1.5e-3) < 1e-15, "1.5 ms");
+              fabs(v - 1.5e-3) < 1e-15,
+          "1.5 ms");
     CHECK(prof_parse_quantity("70.6B", PROF_UNIT_PARAMS, &v, &ulp, NULL) == EST_OK &&
-              fabs(v - 70.6e9) < 1 && fabs(ulp - 0.05e9) < 1, "70.6B, tolerance 0.05B");
+              fabs(v - 70.6e9) < 1 && fabs(ulp - 0.05e9) < 1,
+          "70.6B, tolerance 0.05B");
     CHECK(prof_parse_quantity("124439808", PROF_UNIT_PARAMS, &v, &ulp, NULL) == EST_OK &&
-              v == 124439808.0 && ulp == 0.5, "exact count, tolerance 0.5");
-    CHECK(prof_parse_quantity("1.5e3", PROF_UNIT_PARAMS, &v, &ulp, NULL) == EST_OK &&
-              v == 1500 && fabs(ulp - 50) < 1e-9, "1.5e3: tolerance 0.05e3");
+              v == 124439808.0 && ulp == 0.5,
+          "exact count, tolerance 0.5");
+    CHECK(prof_parse_quantity("1.5e3", PROF_UNIT_PARAMS, &v, &ulp, NULL) == EST_OK && v == 1500 &&
+              fabs(ulp - 50) < 1e-9,
+          "1.5e3: tolerance 0.05e3");
     est_diag d = {{0}, NULL, 0};
     CHECK(prof_parse_quantity("80GiB/s", PROF_UNIT_BYTES, &v, NULL, &d) == EST_EINVAL,
           "rate where a size is expected");
     CHECK(prof_parse_quantity("-5GB", PROF_UNIT_BYTES, &v, NULL, &d) == EST_EINVAL &&
-              contains(d.msg, "negative"), "negative quantity");
+              contains(d.msg, "negative"),
+          "negative quantity");
     CHECK(prof_parse_quantity("GB", PROF_UNIT_BYTES, &v, NULL, &d) == EST_EINVAL,
           "unit without number");
     CHECK(prof_parse_quantity("80GB", PROF_UNIT_BYTES_PER_S, &v, NULL, &d) == EST_EINVAL &&
-              contains(d.msg, "GB/s"), "size where a rate is expected names the form");
+              contains(d.msg, "GB/s"),
+          "size where a rate is expected names the form");
     CHECK(prof_parse_quantity("5 furlongs", PROF_UNIT_SECONDS, &v, NULL, &d) == EST_EINVAL,
           "unknown unit");
     CHECK(prof_parse_quantity("", PROF_UNIT_SECONDS, &v, NULL, &d) == EST_EINVAL, "empty");

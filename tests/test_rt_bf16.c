@@ -122,8 +122,8 @@ static void bytes_per_param(void)
     }
 }
 
-static result run(const est_model *m, est_precision prec, int tp, bool sp, int pp, int vpp,
-                  int dp, int zero, int mbs, int gbs)
+static result run(const est_model *m, est_precision prec, int tp, bool sp, int pp, int vpp, int dp,
+                  int zero, int mbs, int gbs)
 {
     tiny t;
     tiny_init(&t, m, tp, pp, vpp, dp, sp, zero, mbs, gbs);
@@ -147,8 +147,8 @@ static void compare(const est_model *m, const result *a, const result *ref, cons
     CHECK_REL(a->loss, ref->loss, tol_l, buf);
 }
 
-static void compare_abs_p(const est_model *m, const result *a, const result *ref,
-                          const char *what, double tol_g, double tol_p_abs, double tol_l)
+static void compare_abs_p(const est_model *m, const result *a, const result *ref, const char *what,
+                          double tol_g, double tol_p_abs, double tol_l)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s: gradients (step 1)", what);

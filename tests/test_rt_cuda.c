@@ -184,7 +184,8 @@ static void kernels(rt_dtype A)
     bg->rope(g, qkv.g, B, T, nq, nkv, d, false);
     kcheck(&qkv, A, "rope");
     for (int std = 0; std <= 1; std++) {
-        ten o = mk(&P, (size_t)B * T * nq * d, A, 0.0f), lse = mk(&P, (size_t)B * nq * T, RT_F32, 0);
+        ten o = mk(&P, (size_t)B * T * nq * d, A, 0.0f),
+            lse = mk(&P, (size_t)B * nq * T, RT_F32, 0);
         ten att = mk(&P, (size_t)B * nq * T * T, A, 0.0f);
         ten dO = mk(&P, (size_t)B * T * nq * d, A, 1.0f), dq = mk(&P, (size_t)B * T * QKV, A, 0);
         bc->attn_fwd(c, o.c, lse.c, std ? att.c : NULL, qkv.c, B, T, nq, nkv, d);
@@ -233,10 +234,10 @@ static void kernels(rt_dtype A)
         ((float *)v.c)[i] = fabsf(((float *)v.c)[i]);
     }
     cudaMemcpy(v.g, v.c, 4000, cudaMemcpyHostToDevice);
-    bc->adamw(c, p.c, gr.c, m.c, v.c, A == RT_BF16 ? mdl.c : NULL, 1000, 1e-3f, 0.9f, 0.95f,
-              1e-8f, 0.1f, 3);
-    bg->adamw(g, p.g, gr.g, m.g, v.g, A == RT_BF16 ? mdl.g : NULL, 1000, 1e-3f, 0.9f, 0.95f,
-              1e-8f, 0.1f, 3);
+    bc->adamw(c, p.c, gr.c, m.c, v.c, A == RT_BF16 ? mdl.c : NULL, 1000, 1e-3f, 0.9f, 0.95f, 1e-8f,
+              0.1f, 3);
+    bg->adamw(g, p.g, gr.g, m.g, v.g, A == RT_BF16 ? mdl.g : NULL, 1000, 1e-3f, 0.9f, 0.95f, 1e-8f,
+              0.1f, 3);
     kcheck(&p, RT_F32, "adamw master (fp32, no fma: expect exact)");
     if (A == RT_BF16) {
         CHECK(diff(&mdl) == 0.0 || diff(&p) > 0.0, "adamw bf16 write-back = rounding of master");
@@ -251,8 +252,7 @@ static void kernels(rt_dtype A)
     cudaStreamDestroy(P.ctx.s);
 }
 
-static void compare_backends_prec(const est_model *m, int tp, est_precision prec,
-                                 const char *what)
+static void compare_backends_prec(const est_model *m, int tp, est_precision prec, const char *what)
 {
     tiny t;
     tiny_init(&t, m, tp, 1, 1, 1, tp > 1, 0, 2, 4);

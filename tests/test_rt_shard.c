@@ -48,8 +48,7 @@ static void check_solo(tiny *t, const char *what)
         const rt_rank_report *b = &full.ranks[r];
         bool ok = a->rank == b->rank && a->peak_bytes == b->peak_bytes &&
                   memcmp(a->at_peak_bytes, b->at_peak_bytes, sizeof a->at_peak_bytes) == 0 &&
-                  memcmp(a->group_peak_bytes, b->group_peak_bytes, sizeof a->group_peak_bytes) ==
-                      0;
+                  memcmp(a->group_peak_bytes, b->group_peak_bytes, sizeof a->group_peak_bytes) == 0;
         if (!ok) {
             fprintf(stderr, "%s rank %d: solo peak %llu, full peak %llu\n", what, r,
                     (unsigned long long)a->peak_bytes, (unsigned long long)b->peak_bytes);

@@ -62,8 +62,8 @@ static inline est_model tiny_llama(int layers)
 }
 
 /* tp/pp/vpp/dp layout, mbs and global batch gbs (sequences), seq 16 */
-static inline void tiny_init(tiny *t, const est_model *m, int tp, int pp, int vpp, int dp,
-                             bool sp, int zero, int mbs, int gbs)
+static inline void tiny_init(tiny *t, const est_model *m, int tp, int pp, int vpp, int dp, bool sp,
+                             int zero, int mbs, int gbs)
 {
     memset(t, 0, sizeof *t);
     t->m = *m;
@@ -95,9 +95,8 @@ static inline void tiny_init(tiny *t, const est_model *m, int tp, int pp, int vp
 
 /* runs `steps` steps capturing the last step's gradient and the parameters after it (either may
    be NULL) and the loss of step 0; returns the status */
-static inline est_status tiny_run_opt(tiny *t, const rt_options *base, int steps,
-                                      const float *init, float *grads, float *params,
-                                      double *loss0)
+static inline est_status tiny_run_opt(tiny *t, const rt_options *base, int steps, const float *init,
+                                      float *grads, float *params, double *loss0)
 {
     rt_options o = base ? *base : rt_options_default();
     o.steps = steps;

@@ -115,30 +115,34 @@ typedef struct vcase {
     const char *metric; /* key under "measured" */
     const char *source; /* group for the per-source mean */
     conv convention;
-    int64_t mbs;        /* 0 = from the JSON */
-    int recompute;      /* est_recompute; -1 = from the JSON's words */
-    int sp;             /* -1 = from the JSON */
-    int vpp;            /* 0 = from the JSON (or 1) */
+    int64_t mbs;   /* 0 = from the JSON */
+    int recompute; /* est_recompute; -1 = from the JSON's words */
+    int sp;        /* -1 = from the JSON */
+    int vpp;       /* 0 = from the JSON (or 1) */
     est_framework fw;
     int zero;
     bool tp_overlap;
-    bool skip;          /* listed but not scored (reason in docs/time-validation.md) */
+    bool skip; /* listed but not scored (reason in docs/time-validation.md) */
 } vcase;
 
-#define FW_MEG EST_FW_MEGATRON
+#define FW_MEG  EST_FW_MEGATRON
 #define FW_FSDP EST_FW_FSDP
-#define FW_DS EST_FW_DEEPSPEED
-enum { RC_N = EST_RECOMPUTE_NONE, RC_S = EST_RECOMPUTE_SELECTIVE, RC_F = EST_RECOMPUTE_FULL,
-       RC_HALF = 10 /* torchtitan "selective layer": checkpoint every 2nd layer (ac_freq 2) */ };
+#define FW_DS   EST_FW_DEEPSPEED
+enum {
+    RC_N = EST_RECOMPUTE_NONE,
+    RC_S = EST_RECOMPUTE_SELECTIVE,
+    RC_F = EST_RECOMPUTE_FULL,
+    RC_HALF = 10 /* torchtitan "selective layer": checkpoint every 2nd layer (ac_freq 2) */
+};
 
 #define ZERO3 "Narayanan T2 ZeRO-3 (explained)"
 
 static const vcase cases[] = {
     /* Narayanan 2021 Table 1: full recompute (Eq. 3 assumes it), mbs 1, 1F1B (not stated) */
-    {"narayanan21_t1_1p7B", "tflops_per_gpu", "Narayanan T1", CONV_NARAYANAN, 1, RC_F, 0, 1,
-     FW_MEG, 0, false, false},
-    {"narayanan21_t1_7p5B", "tflops_per_gpu", "Narayanan T1", CONV_NARAYANAN, 1, RC_F, 0, 1,
-     FW_MEG, 0, false, false},
+    {"narayanan21_t1_1p7B", "tflops_per_gpu", "Narayanan T1", CONV_NARAYANAN, 1, RC_F, 0, 1, FW_MEG,
+     0, false, false},
+    {"narayanan21_t1_7p5B", "tflops_per_gpu", "Narayanan T1", CONV_NARAYANAN, 1, RC_F, 0, 1, FW_MEG,
+     0, false, false},
     {"narayanan21_t1_18p4B", "tflops_per_gpu", "Narayanan T1", CONV_NARAYANAN, 1, RC_F, 0, 1,
      FW_MEG, 0, false, false},
     {"narayanan21_t1_145p6B", "tflops_per_gpu", "Narayanan T1", CONV_NARAYANAN, 1, RC_F, 0, 1,
@@ -152,38 +156,38 @@ static const vcase cases[] = {
     /* Narayanan 2021 Table 2: PTD-P rows; ZeRO-3 rows (DeepSpeed, no model parallelism) */
     {"narayanan21_t2_ptdp_174B_384gpu", "tflops_per_gpu", "Narayanan T2", CONV_NARAYANAN, 1, RC_F,
      0, 1, FW_MEG, 0, false, false},
-    {"narayanan21_t2_ptdp_529B_1120gpu", "tflops_per_gpu", "Narayanan T2", CONV_NARAYANAN, 1,
-     RC_F, 0, 1, FW_MEG, 0, false, false},
-    {"narayanan21_t2_ptdp_529B_2240gpu", "tflops_per_gpu", "Narayanan T2", CONV_NARAYANAN, 1,
-     RC_F, 0, 1, FW_MEG, 0, false, false},
+    {"narayanan21_t2_ptdp_529B_1120gpu", "tflops_per_gpu", "Narayanan T2", CONV_NARAYANAN, 1, RC_F,
+     0, 1, FW_MEG, 0, false, false},
+    {"narayanan21_t2_ptdp_529B_2240gpu", "tflops_per_gpu", "Narayanan T2", CONV_NARAYANAN, 1, RC_F,
+     0, 1, FW_MEG, 0, false, false},
     /* ZeRO-3 rows: scored apart, see docs/time-validation.md ("explained" groups are printed,
        not held to the 15% bar) */
-    {"narayanan21_t2_zero3_174B_384gpu", "tflops_per_gpu", ZERO3, CONV_NARAYANAN, 0,
-     RC_F, 0, 1, FW_DS, 3, false, false},
-    {"narayanan21_t2_zero3_174B_1536gpu", "tflops_per_gpu", ZERO3, CONV_NARAYANAN, 0,
-     RC_F, 0, 1, FW_DS, 3, false, false},
-    {"narayanan21_t2_zero3_529B_1120gpu", "tflops_per_gpu", ZERO3, CONV_NARAYANAN, 0,
-     RC_F, 0, 1, FW_DS, 3, false, false},
+    {"narayanan21_t2_zero3_174B_384gpu", "tflops_per_gpu", ZERO3, CONV_NARAYANAN, 0, RC_F, 0, 1,
+     FW_DS, 3, false, false},
+    {"narayanan21_t2_zero3_174B_1536gpu", "tflops_per_gpu", ZERO3, CONV_NARAYANAN, 0, RC_F, 0, 1,
+     FW_DS, 3, false, false},
+    {"narayanan21_t2_zero3_529B_1120gpu", "tflops_per_gpu", ZERO3, CONV_NARAYANAN, 0, RC_F, 0, 1,
+     FW_DS, 3, false, false},
     /* Korthikanti 2022 Table 5: iteration times, both variants (sp per variant) */
     /* Korthikanti 2022 Table 5: iteration times, both variants; interleaving with 3 chunks per
        stage (the case's notes: "interleaved pipelining with 3 stages", secondary source) */
-    {"korthikanti22_t5_175B", "iter_time_s_full_recompute", "Korthikanti T5", CONV_NONE, 0, RC_F,
-     0, 3, FW_MEG, 0, false, false},
-    {"korthikanti22_t5_175B", "iter_time_s_selective_plus_sp", "Korthikanti T5", CONV_NONE, 0,
-     RC_S, 1, 3, FW_MEG, 0, false, false},
-    {"korthikanti22_t5_530B", "iter_time_s_full_recompute", "Korthikanti T5", CONV_NONE, 0, RC_F,
-     0, 3, FW_MEG, 0, false, false},
-    {"korthikanti22_t5_530B", "iter_time_s_selective_plus_sp", "Korthikanti T5", CONV_NONE, 0,
-     RC_S, 1, 3, FW_MEG, 0, false, false},
+    {"korthikanti22_t5_175B", "iter_time_s_full_recompute", "Korthikanti T5", CONV_NONE, 0, RC_F, 0,
+     3, FW_MEG, 0, false, false},
+    {"korthikanti22_t5_175B", "iter_time_s_selective_plus_sp", "Korthikanti T5", CONV_NONE, 0, RC_S,
+     1, 3, FW_MEG, 0, false, false},
+    {"korthikanti22_t5_530B", "iter_time_s_full_recompute", "Korthikanti T5", CONV_NONE, 0, RC_F, 0,
+     3, FW_MEG, 0, false, false},
+    {"korthikanti22_t5_530B", "iter_time_s_selective_plus_sp", "Korthikanti T5", CONV_NONE, 0, RC_S,
+     1, 3, FW_MEG, 0, false, false},
     /* Korthikanti 2022 Table 4: one 22B layer, fwd+bwd ms */
     {"korthikanti22_t4_22B_baseline_no_recompute", "fwd_bwd_ms_per_layer", "Korthikanti T4",
      CONV_NONE, 0, RC_N, 0, 1, FW_MEG, 0, false, false},
     {"korthikanti22_t4_22B_selective_recompute", "fwd_bwd_ms_per_layer", "Korthikanti T4",
      CONV_NONE, 0, RC_S, 0, 1, FW_MEG, 0, false, false},
-    {"korthikanti22_t4_22B_selective_recompute_plus_sp", "fwd_bwd_ms_per_layer",
-     "Korthikanti T4", CONV_NONE, 0, RC_S, 1, 1, FW_MEG, 0, false, false},
-    {"korthikanti22_t4_22B_full_recompute", "fwd_bwd_ms_per_layer", "Korthikanti T4", CONV_NONE,
-     0, RC_F, 0, 1, FW_MEG, 0, false, false},
+    {"korthikanti22_t4_22B_selective_recompute_plus_sp", "fwd_bwd_ms_per_layer", "Korthikanti T4",
+     CONV_NONE, 0, RC_S, 1, 1, FW_MEG, 0, false, false},
+    {"korthikanti22_t4_22B_full_recompute", "fwd_bwd_ms_per_layer", "Korthikanti T4", CONV_NONE, 0,
+     RC_F, 0, 1, FW_MEG, 0, false, false},
     /* Megatron-LM README H100 table (r0.8): --tp-comm-overlap, distributed optimizer, SP with
        TP, mbs 1 and no recompute (not stated) */
     {"megatron24_h100_weak_1.7B", "tflops_per_gpu", "Megatron-LM H100", CONV_MCORE, 4, RC_N, 1, 1,
@@ -197,10 +201,10 @@ static const vcase cases[] = {
     {"megatron24_h100_weak_462B", "tflops_per_gpu", "Megatron-LM H100", CONV_MCORE, 1, RC_N, 1, 1,
      FW_MEG, 1, true, false},
     /* NeMo 24.07 (FP8, model TFLOP/s per GPU, Megatron-Core convention); LoRA rows skipped */
-    {"nemo2407_pretrain_LLAMA3-8B_8gpu", "model_tflops_per_gpu", "NeMo 24.07", CONV_MCORE, 0,
-     RC_N, -1, 0, FW_MEG, 1, true, false},
-    {"nemo2407_pretrain_LLAMA2-7B_8gpu", "model_tflops_per_gpu", "NeMo 24.07", CONV_MCORE, 0,
-     RC_N, -1, 0, FW_MEG, 1, true, false},
+    {"nemo2407_pretrain_LLAMA3-8B_8gpu", "model_tflops_per_gpu", "NeMo 24.07", CONV_MCORE, 0, RC_N,
+     -1, 0, FW_MEG, 1, true, false},
+    {"nemo2407_pretrain_LLAMA2-7B_8gpu", "model_tflops_per_gpu", "NeMo 24.07", CONV_MCORE, 0, RC_N,
+     -1, 0, FW_MEG, 1, true, false},
     {"nemo2407_pretrain_LLAMA2-13B_16gpu", "model_tflops_per_gpu", "NeMo 24.07", CONV_MCORE, 0,
      RC_N, -1, 0, FW_MEG, 1, true, false},
     {"nemo2407_pretrain_LLAMA2-70B_64gpu", "model_tflops_per_gpu", "NeMo 24.07", CONV_MCORE, 0,
@@ -226,24 +230,23 @@ static const vcase cases[] = {
      CONV_MCORE, 0, RC_N, -1, 0, FW_MEG, 1, true, false},
     {"mbridge_26p02_DGX-H100_LLAMA3p1_405B_1024gpu", "model_tflops_per_gpu", "Megatron-Bridge",
      CONV_MCORE, 0, RC_N, -1, 0, FW_MEG, 1, true, false},
-    {"mbridge_25p11_DGX-H100_LLAMA3_8B_8gpu", "model_tflops_per_gpu", "Megatron-Bridge",
-     CONV_MCORE, 0, RC_N, -1, 0, FW_FSDP, 0, true, false},
+    {"mbridge_25p11_DGX-H100_LLAMA3_8B_8gpu", "model_tflops_per_gpu", "Megatron-Bridge", CONV_MCORE,
+     0, RC_N, -1, 0, FW_FSDP, 0, true, false},
     {"mbridge_25p11_DGX-B200_LLAMA3p1_405B_128gpu", "model_tflops_per_gpu", "Megatron-Bridge",
      CONV_MCORE, 0, RC_N, -1, 0, FW_MEG, 1, true, false},
     /* torchtitan A100 (FSDP2 on 64 GPUs, bf16): MFU in its 6N + 12Lhs convention */
     {"torchtitan_a100_llama3_8B_sel_layer", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_HALF, 0, 0,
      FW_FSDP, 0, false, false},
-    {"torchtitan_a100_llama2_13B_noac", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_N, 0, 0,
-     FW_FSDP, 0, false, false},
-    {"torchtitan_a100_llama2_13B_sel_layer", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_HALF, 0,
-     0,
+    {"torchtitan_a100_llama2_13B_noac", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_N, 0, 0, FW_FSDP,
+     0, false, false},
+    {"torchtitan_a100_llama2_13B_sel_layer", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_HALF, 0, 0,
      FW_FSDP, 0, false, false},
     {"torchtitan_a100_llama2_70B_sel_op_lbs1", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_S, 0, 0,
      FW_FSDP, 0, false, false},
     {"torchtitan_a100_llama2_70B_full_lbs2", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_F, 0, 0,
      FW_FSDP, 0, false, false},
-    {"torchtitan_a100_llama3_70B_full", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_F, 0, 0,
-     FW_FSDP, 0, false, false},
+    {"torchtitan_a100_llama3_70B_full", "mfu_pct", "torchtitan", CONV_TITAN, 0, RC_F, 0, 0, FW_FSDP,
+     0, false, false},
     /* MPT (llm-foundry, FSDP FULL_SHARD): MFU in its convention */
     {"mpt_1b_2048_64xh100_noac", "mfu_pct", "MPT", CONV_MPT, 0, RC_N, 0, 0, FW_FSDP, 0, false,
      false},
@@ -292,7 +295,8 @@ static json_t *find_case(json_t *root, const char *id)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(root, i, c) {
+    json_array_foreach(root, i, c)
+    {
         if (strcmp(jstr(c, "id"), id) == 0) {
             return c;
         }
@@ -379,18 +383,12 @@ static double conv_flop(conv cv, const est_config *cfg, bool hfu)
     const est_model *m = cfg->model;
     int64_t B = cfg->par.gbs, s = cfg->par.seq;
     switch (cv) {
-    case CONV_NARAYANAN:
-        return est_flop_narayanan(B, s, m->layers, m->hidden, m->vocab);
-    case CONV_KORTH_MODEL:
-        return est_flop_korthikanti_model(B, s, m->layers, m->hidden, m->vocab);
-    case CONV_MCORE:
-        return est_flop_megatron_core(m, B, s);
-    case CONV_MPT:
-        return est_flop_mpt(m, B, s, hfu);
-    case CONV_TITAN:
-        return est_flop_torchtitan(m, B, s);
-    default:
-        return 0.0;
+    case CONV_NARAYANAN: return est_flop_narayanan(B, s, m->layers, m->hidden, m->vocab);
+    case CONV_KORTH_MODEL: return est_flop_korthikanti_model(B, s, m->layers, m->hidden, m->vocab);
+    case CONV_MCORE: return est_flop_megatron_core(m, B, s);
+    case CONV_MPT: return est_flop_mpt(m, B, s, hfu);
+    case CONV_TITAN: return est_flop_torchtitan(m, B, s);
+    default: return 0.0;
     }
 }
 
@@ -491,8 +489,8 @@ static result run_case(json_t *root, const vcase *vc)
         if (est_step_time_ex(&c2, &o, &t2, &diag) != EST_OK) {
             return r;
         }
-        r.predicted = 1e3 * (t.stage_microbatch_s - t2.stage_microbatch_s) /
-                      (double)(m.layers - m2.layers);
+        r.predicted =
+            1e3 * (t.stage_microbatch_s - t2.stage_microbatch_s) / (double)(m.layers - m2.layers);
     } else if (strncmp(vc->metric, "iter_time", 9) == 0) {
         r.predicted = t.iteration_s;
     } else if (strcmp(vc->metric, "tokens_per_sec_per_gpu") == 0) {

@@ -82,7 +82,10 @@ static void test_canvas(void)
     tui_canvas_text(c, 5, 0, 10, "off", TUI_ST_NORMAL); /* outside: ignored */
     tui_canvas_to_text(c, text, sizeof text);
     CHECK(streq(text, "  abcd\n        \u2588\u2591\n\n"), "text frame, trailing blanks trimmed");
-    tui_canvas_text(c, 2, 0, 10, "\xff" "x", TUI_ST_NORMAL);
+    tui_canvas_text(c, 2, 0, 10,
+                    "\xff"
+                    "x",
+                    TUI_ST_NORMAL);
     CHECK(c->cells[20].ch == '?' && c->cells[21].ch == 'x', "malformed UTF-8 shows '?'");
     tui_canvas_free(c);
     tui_canvas_free(NULL);

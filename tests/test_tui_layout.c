@@ -70,8 +70,8 @@ static int check_size(int rows, int cols, tui_page page)
         /* memory needs header, fit line, bar, 5 legend rows = 8; time: header, bar, 4 legend
            rows, throughput, budget = 8; configuration 34 columns for label + value */
         if (!l.visible[TUI_R_CONFIG] || !l.visible[TUI_R_MEMORY] || !l.visible[TUI_R_TIME] ||
-            l.r[TUI_R_MEMORY].rows < 8 || l.r[TUI_R_TIME].rows < 8 ||
-            l.r[TUI_R_CONFIG].cols < 34 || l.r[TUI_R_MEMORY].cols < 45) {
+            l.r[TUI_R_MEMORY].rows < 8 || l.r[TUI_R_TIME].rows < 8 || l.r[TUI_R_CONFIG].cols < 34 ||
+            l.r[TUI_R_MEMORY].cols < 45) {
             snprintf(what, sizeof what, "%dx%d: main page panels missing or too small", cols, rows);
             CHECK(0, what);
             bad++;

@@ -26,7 +26,7 @@ typedef struct coll_ctx {
     cudaStream_t stream[MAX_GPUS];
     cudaEvent_t ev0[MAX_GPUS], ev1[MAX_GPUS];
     void *send[MAX_GPUS], *recv[MAX_GPUS];
-    size_t cap;   /* bytes of each buffer */
+    size_t cap; /* bytes of each buffer */
 } coll_ctx;
 
 static void coll_done(coll_ctx *c)
@@ -66,8 +66,8 @@ static ncclResult_t launch(coll_ctx *c, est_coll kind, size_t bytes)
                               c->stream[i]);
             break;
         case EST_COLL_REDUCE_SCATTER:
-            r = ncclReduceScatter(c->send[i], c->recv[i], elems / (size_t)n, ncclBfloat16,
-                                  ncclSum, c->comm[i], c->stream[i]);
+            r = ncclReduceScatter(c->send[i], c->recv[i], elems / (size_t)n, ncclBfloat16, ncclSum,
+                                  c->comm[i], c->stream[i]);
             break;
         case EST_COLL_ALLTOALL: {
             size_t chunk = elems / (size_t)n;
@@ -75,8 +75,8 @@ static ncclResult_t launch(coll_ctx *c, est_coll kind, size_t bytes)
                 r = ncclSend((char *)c->send[i] + (size_t)p * chunk * 2, chunk, ncclBfloat16, p,
                              c->comm[i], c->stream[i]);
                 if (r == ncclSuccess) {
-                    r = ncclRecv((char *)c->recv[i] + (size_t)p * chunk * 2, chunk, ncclBfloat16,
-                                 p, c->comm[i], c->stream[i]);
+                    r = ncclRecv((char *)c->recv[i] + (size_t)p * chunk * 2, chunk, ncclBfloat16, p,
+                                 c->comm[i], c->stream[i]);
                 }
             }
             break;

@@ -31,8 +31,8 @@ typedef struct dev_ctx {
     cudaEvent_t ev0, ev1;
     cublasLtHandle_t lt;
     cublasHandle_t blas;
-    void *workspace;   /* cuBLASLt workspace */
-    void *flush;       /* 2 x L2 bytes, memset before each timed iteration */
+    void *workspace; /* cuBLASLt workspace */
+    void *flush;     /* 2 x L2 bytes, memset before each timed iteration */
     size_t flush_bytes;
     int sm_major;
 } dev_ctx;
@@ -169,9 +169,9 @@ typedef struct gemm_arg {
 static int run_gemm(dev_ctx *c, void *arg)
 {
     gemm_arg *g = arg;
-    cublasStatus_t s = cublasLtMatmul(c->lt, g->op, &g->alpha, g->a, g->la, g->b, g->lb, &g->beta,
-                                      g->c, g->lc, g->c, g->lc, &g->heur.algo, c->workspace,
-                                      WORKSPACE_BYTES, c->stream);
+    cublasStatus_t s =
+        cublasLtMatmul(c->lt, g->op, &g->alpha, g->a, g->la, g->b, g->lb, &g->beta, g->c, g->lc,
+                       g->c, g->lc, &g->heur.algo, c->workspace, WORKSPACE_BYTES, c->stream);
     return s == CUBLAS_STATUS_SUCCESS ? 0 : 1;
 }
 
@@ -231,8 +231,8 @@ static bool probe_gemm(dev_ctx *c, const cal_probe_options *o, est_sample *s, do
     cublasLtMatmulPreferenceCreate(&pref);
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
                                          sizeof ws);
-    cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(c->lt, g.op, g.la, g.lb, g.lc, g.lc, pref,
-                                                       1, &g.heur, &found);
+    cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(c->lt, g.op, g.la, g.lb, g.lc, g.lc, pref, 1,
+                                                       &g.heur, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {
         goto done; /* no kernel for this shape/dtype: skipped */
@@ -272,10 +272,10 @@ static cublasStatus_t bgemm(dev_ctx *c, cublasOperation_t ta, cublasOperation_t 
 {
     float one = 1.0f;
     float zero = 0.0f;
-    return cublasGemmStridedBatchedEx(c->blas, ta, tb, (int)m, (int)n, (int)k, &one, a,
-                                      CUDA_R_16BF, (int)lda, sa, b, CUDA_R_16BF, (int)ldb, sb,
-                                      &zero, out, CUDA_R_16BF, (int)ldc, sc, (int)batch,
-                                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    return cublasGemmStridedBatchedEx(c->blas, ta, tb, (int)m, (int)n, (int)k, &one, a, CUDA_R_16BF,
+                                      (int)lda, sa, b, CUDA_R_16BF, (int)ldb, sb, &zero, out,
+                                      CUDA_R_16BF, (int)ldc, sc, (int)batch, CUBLAS_COMPUTE_32F,
+                                      CUBLAS_GEMM_DEFAULT);
 }
 
 static int run_attention(dev_ctx *c, void *arg)
@@ -289,8 +289,8 @@ static int run_attention(dev_ctx *c, void *arg)
         bad |= bgemm(c, CUBLAS_OP_T, CUBLAS_OP_N, skv, sq, d, x->k, d, d * skv, x->q, d, d * sq,
                      x->p, skv, skv * sq, bh) != CUBLAS_STATUS_SUCCESS;
         bad |= cal_k_softmax_causal(x->p, bh * sq, skv, sq, 1.0f / sqrtf((float)d), c->stream);
-        bad |= bgemm(c, CUBLAS_OP_N, CUBLAS_OP_N, d, sq, skv, x->v, d, d * skv, x->p, skv,
-                     skv * sq, x->o, d, d * sq, bh) != CUBLAS_STATUS_SUCCESS;
+        bad |= bgemm(c, CUBLAS_OP_N, CUBLAS_OP_N, d, sq, skv, x->v, d, d * skv, x->p, skv, skv * sq,
+                     x->o, d, d * sq, bh) != CUBLAS_STATUS_SUCCESS;
         return bad;
     }
     /* dV = P^T dO, dP = dO V^T, dS = softmax'(P, dP), dQ = dS K, dK = dS^T Q */

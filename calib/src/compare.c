@@ -11,10 +11,10 @@
 #include <string.h>
 
 static const char *const mem_keys[] = {
-    "weights", "gradients", "optimizer", "activations", "logits", "comm_buffers", "workspace",
-    "context", "fragmentation", "peak_allocated", "peak_reserved", "total"};
-static const char *const time_keys[] = {"compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm",
-                                        "dp_comm", "comm", "optimizer", "iteration"};
+    "weights",   "gradients", "optimizer",     "activations",    "logits",        "comm_buffers",
+    "workspace", "context",   "fragmentation", "peak_allocated", "peak_reserved", "total"};
+static const char *const time_keys[] = {"compute", "tp_comm", "cp_comm",   "ep_comm",  "pp_comm",
+                                        "dp_comm", "comm",    "optimizer", "iteration"};
 static const char *const comm_keys[] = {"tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm"};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -44,8 +44,8 @@ json_t *cal_predicted_json(const est_memory_report *m, const est_time_report *t)
         json_object_set_new(ts, "ep_comm", json_real(t->ep_comm_s));
         json_object_set_new(ts, "pp_comm", json_real(pp));
         json_object_set_new(ts, "dp_comm", json_real(t->dp_comm_s));
-        json_object_set_new(ts, "comm", json_real(t->tp_comm_s + t->cp_comm_s + t->ep_comm_s + pp +
-                                                  t->dp_comm_s));
+        json_object_set_new(
+            ts, "comm", json_real(t->tp_comm_s + t->cp_comm_s + t->ep_comm_s + pp + t->dp_comm_s));
         json_object_set_new(ts, "optimizer", json_real(t->optimizer_s));
         json_object_set_new(ts, "iteration", json_real(t->iteration_s));
         json_object_set_new(root, "time_s", ts);
@@ -56,17 +56,16 @@ json_t *cal_predicted_json(const est_memory_report *m, const est_time_report *t)
 // ---------------------------------------------------------------------------
 // measured
 
-static est_status numbers_only(json_t *obj, const char *origin, const char *where,
-                               est_diag *diag)
+static est_status numbers_only(json_t *obj, const char *origin, const char *where, est_diag *diag)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (json_is_null(v)) {
             continue;
         }
-        if (!json_is_number(v) || !(json_number_value(v) >= 0.0) ||
-            isinf(json_number_value(v))) {
+        if (!json_is_number(v) || !(json_number_value(v) >= 0.0) || isinf(json_number_value(v))) {
             return EST_FAIL(diag, EST_EINVAL, "%s: %s.%s: expected a number >= 0", origin, where,
                             k);
         }
@@ -106,7 +105,8 @@ static void drop_modelled(json_t *times, json_t *flags)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(flags, k, v) {
+    json_object_foreach(flags, k, v)
+    {
         bool modelled = json_is_false(v) ||
                         (json_is_string(v) && strcmp(json_string_value(v), "modelled") == 0);
         if (modelled) {
@@ -134,9 +134,9 @@ static est_status take_times(json_t *dst, json_t *src, json_t *flags, const char
         return st;
     }
     json_t *t = json_object();
-    static const char *const raw[] = {"compute", "forward", "backward", "tp_comm", "cp_comm",
-                                      "ep_comm", "pp_comm", "dp_comm", "comm", "optimizer",
-                                      "iteration", "step"};
+    static const char *const raw[] = {"compute", "forward",   "backward",  "tp_comm",
+                                      "cp_comm", "ep_comm",   "pp_comm",   "dp_comm",
+                                      "comm",    "optimizer", "iteration", "step"};
     merge_max(t, src, raw, N_OF(raw));
     if (json_object_get(t, "iteration") == NULL && json_object_get(t, "step") != NULL) {
         json_object_set(t, "iteration", json_object_get(t, "step"));
@@ -202,7 +202,8 @@ est_status cal_measured_normalize(json_t *run, const char *origin, json_t **out,
     size_t i;
     json_t *r;
     double worst = -1.0;
-    json_array_foreach(ranks, i, r) {
+    json_array_foreach(ranks, i, r)
+    {
         if (st != EST_OK) {
             break;
         }
@@ -244,7 +245,8 @@ est_status cal_measured_normalize(json_t *run, const char *origin, json_t **out,
         json_t *src = top_mem;
         if (src == NULL && json_is_array(ranks)) {
             double w = -1.0;
-            json_array_foreach(ranks, i, r) {
+            json_array_foreach(ranks, i, r)
+            {
                 json_t *rm = json_object_get(r, "memory_bytes");
                 double sz = mem_size(rm);
                 if (!isnan(sz) && sz > w) {
@@ -259,8 +261,10 @@ est_status cal_measured_normalize(json_t *run, const char *origin, json_t **out,
         }
     }
     if (st == EST_OK && json_object_size(mem) == 0 && json_object_size(times) == 0) {
-        st = EST_FAIL(diag, EST_EINVAL, "%s: no memory_bytes or time_s to compare (expected "
-                      "llmcal run --json output)", origin);
+        st = EST_FAIL(diag, EST_EINVAL,
+                      "%s: no memory_bytes or time_s to compare (expected "
+                      "llmcal run --json output)",
+                      origin);
     }
     if (st != EST_OK) {
         json_decref(mem);
@@ -304,13 +308,11 @@ json_t *cal_error_pct(json_t *predicted, json_t *measured)
                                   N_OF(mem_keys)));
     json_object_set_new(o, "time_s",
                         errors_of(json_object_get(predicted, "time_s"),
-                                  json_object_get(measured, "time_s"), time_keys,
-                                  N_OF(time_keys)));
+                                  json_object_get(measured, "time_s"), time_keys, N_OF(time_keys)));
     return o;
 }
 
-static void largest(json_t *obj, const char *const *keys, size_t n, double *out,
-                    const char **key)
+static void largest(json_t *obj, const char *const *keys, size_t n, double *out, const char **key)
 {
     *out = NAN;
     *key = NULL;

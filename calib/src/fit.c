@@ -26,25 +26,24 @@
 typedef struct param_info {
     const char *name;
     const char *unit;
-    size_t offset;       /* offsetof(est_coeffs, field) */
-    double fallback;     /* scale used when the starting value is not positive */
-    bool fraction;       /* must end in (0, 1] */
+    size_t offset;   /* offsetof(est_coeffs, field) */
+    double fallback; /* scale used when the starting value is not positive */
+    bool fraction;   /* must end in (0, 1] */
 } param_info;
 
 static const param_info params_tab[CAL_PARAM_COUNT] = {
     [CAL_GEMM_EFF_MAX] = {"gemm_eff_max", "", offsetof(est_coeffs, gemm_eff_max), 0.7, true},
-    [CAL_GEMM_HALF_DIM] = {"gemm_half_dim", "elements", offsetof(est_coeffs, gemm_half_dim),
-                           256.0, false},
-    [CAL_FP8_GEMM_RATIO] = {"fp8_gemm_ratio", "", offsetof(est_coeffs, fp8_gemm_ratio), 0.75,
-                            true},
+    [CAL_GEMM_HALF_DIM] = {"gemm_half_dim", "elements", offsetof(est_coeffs, gemm_half_dim), 256.0,
+                           false},
+    [CAL_FP8_GEMM_RATIO] = {"fp8_gemm_ratio", "", offsetof(est_coeffs, fp8_gemm_ratio), 0.75, true},
     [CAL_ATTN_EFF] = {"attn_eff", "", offsetof(est_coeffs, attn_eff), 0.5, true},
     [CAL_MEM_EFF] = {"mem_eff", "", offsetof(est_coeffs, mem_eff), 0.8, true},
     [CAL_INTRA_ALPHA] = {"intra_alpha_s", "s", offsetof(est_coeffs, intra_alpha_s), 5e-6, false},
-    [CAL_INTRA_BW] = {"intra_bytes_per_s", "bytes/s", offsetof(est_coeffs, intra_bytes_per_s),
-                      1e11, false},
+    [CAL_INTRA_BW] = {"intra_bytes_per_s", "bytes/s", offsetof(est_coeffs, intra_bytes_per_s), 1e11,
+                      false},
     [CAL_INTER_ALPHA] = {"inter_alpha_s", "s", offsetof(est_coeffs, inter_alpha_s), 1e-5, false},
-    [CAL_INTER_BW] = {"inter_bytes_per_s", "bytes/s", offsetof(est_coeffs, inter_bytes_per_s),
-                      4e10, false},
+    [CAL_INTER_BW] = {"inter_bytes_per_s", "bytes/s", offsetof(est_coeffs, inter_bytes_per_s), 4e10,
+                      false},
 };
 
 static double *field(est_coeffs *k, cal_param p)
@@ -137,7 +136,8 @@ est_status cal_params_parse(const char *list, unsigned *out, est_diag *diag)
                             "--fit: '%s' is not a parameter (gemm_eff_max, gemm_half_dim, "
                             "fp8_gemm_ratio, attn_eff, mem_eff, intra_alpha_s, intra_bytes_per_s, "
                             "inter_alpha_s, inter_bytes_per_s) or group (all, gemm, fp8, "
-                            "attention, membound, intra, inter)", tok);
+                            "attention, membound, intra, inter)",
+                            tok);
         }
         bits |= b;
     }
@@ -155,22 +155,19 @@ static unsigned sample_deps(const est_sample *s)
         gemm |= CAL_BIT(CAL_FP8_GEMM_RATIO);
     }
     switch (s->kind) {
-    case EST_SAMPLE_GEMM:
-        return gemm;
+    case EST_SAMPLE_GEMM: return gemm;
     case EST_SAMPLE_ATTENTION:
         if (s->attn == EST_ATTN_FLASH) {
             return CAL_BIT(CAL_ATTN_EFF);
         }
         return gemm | CAL_BIT(CAL_MEM_EFF); /* two batched GEMMs + softmax (compute.c) */
-    case EST_SAMPLE_MEMBOUND:
-        return CAL_BIT(CAL_MEM_EFF);
+    case EST_SAMPLE_MEMBOUND: return CAL_BIT(CAL_MEM_EFF);
     case EST_SAMPLE_COLLECTIVE:
         if (s->link == EST_LINK_INTER) {
             return CAL_BIT(CAL_INTER_ALPHA) | CAL_BIT(CAL_INTER_BW);
         }
         return CAL_BIT(CAL_INTRA_ALPHA) | CAL_BIT(CAL_INTRA_BW);
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -253,12 +250,19 @@ static est_status check_separable(const est_sample *s, size_t n, unsigned bits, 
     }
     for (int p = 0; p < CAL_PARAM_COUNT; p++) {
         if ((bits & CAL_BIT(p)) && !(informed & CAL_BIT(p))) {
-            static const char *const need[CAL_PARAM_COUNT] = {
-                "GEMM", "GEMM", "fp8 GEMM", "flash-attention", "membound", "intra-node collective",
-                "intra-node collective", "inter-node collective", "inter-node collective"};
-            return EST_FAIL(diag, EST_ENOFIT, "cannot fit %s: no %s samples (samples that also "
-                            "borrow a parameter held fixed are left out)", params_tab[p].name,
-                            need[p]);
+            static const char *const need[CAL_PARAM_COUNT] = {"GEMM",
+                                                              "GEMM",
+                                                              "fp8 GEMM",
+                                                              "flash-attention",
+                                                              "membound",
+                                                              "intra-node collective",
+                                                              "intra-node collective",
+                                                              "inter-node collective",
+                                                              "inter-node collective"};
+            return EST_FAIL(diag, EST_ENOFIT,
+                            "cannot fit %s: no %s samples (samples that also "
+                            "borrow a parameter held fixed are left out)",
+                            params_tab[p].name, need[p]);
         }
     }
     /* gemm_eff_max vs gemm_half_dim: eff = max * D/(D + half) needs two distinct D */
@@ -281,7 +285,8 @@ static est_status check_separable(const est_sample *s, size_t n, unsigned bits, 
             return EST_FAIL(diag, EST_ENOFIT,
                             "cannot separate gemm_eff_max from gemm_half_dim: all %zu GEMM "
                             "samples have the same harmonic-mean dimension (%g); measure at least "
-                            "2 distinct shapes or fit only gemm_eff_max", ng, d0);
+                            "2 distinct shapes or fit only gemm_eff_max",
+                            ng, d0);
         }
     }
     /* fp8_gemm_ratio vs gemm_eff_max: only their product is seen without 16-bit GEMMs */
@@ -332,10 +337,10 @@ static est_status check_separable(const est_sample *s, size_t n, unsigned bits, 
 // the GSL problem
 
 typedef struct fit_ctx {
-    const est_sample *s;     /* the samples that enter the fit */
-    const size_t *idx;       /* their indices into the caller's array */
+    const est_sample *s; /* the samples that enter the fit */
+    const size_t *idx;   /* their indices into the caller's array */
     size_t n;
-    est_coeffs base;         /* starting set; fitted fields are overwritten per evaluation */
+    est_coeffs base; /* starting set; fitted fields are overwritten per evaluation */
     cal_param which[CAL_PARAM_COUNT];
     double scale[CAL_PARAM_COUNT]; /* field = scale * exp(x) */
     size_t p;
@@ -455,12 +460,9 @@ static double jacobian_rcond(const gsl_matrix *J)
 static const char *stop_name(int info)
 {
     switch (info) {
-    case 1:
-        return "small step";
-    case 2:
-        return "small gradient";
-    default:
-        return "converged";
+    case 1: return "small step";
+    case 2: return "small gradient";
+    default: return "converged";
     }
 }
 
@@ -494,8 +496,10 @@ static est_status run_gsl(fit_ctx *c, const cal_options *o, est_coeffs *out, cal
     }
     int gs = gsl_multifit_nlinear_init(x, &fdf, w);
     if (gs != GSL_SUCCESS) {
-        st = EST_FAIL(diag, EST_ENOFIT, "fit: the starting coefficients give no valid prediction "
-                      "(%s)", gsl_strerror(gs));
+        st = EST_FAIL(diag, EST_ENOFIT,
+                      "fit: the starting coefficients give no valid prediction "
+                      "(%s)",
+                      gsl_strerror(gs));
         goto done;
     }
     int info = 0;
@@ -662,7 +666,8 @@ est_status cal_fit(const est_sample *s, size_t n, unsigned params, const cal_opt
     if (c.n < c.p + 1) {
         st = EST_FAIL(diag, EST_ENOFIT,
                       "insufficient data points: %zu samples for %zu parameters (need at least "
-                      "%zu for a fit with uncertainties)", c.n, c.p, c.p + 1);
+                      "%zu for a fit with uncertainties)",
+                      c.n, c.p, c.p + 1);
     } else {
         st = run_gsl(&c, &o, coeffs, r, diag);
     }

@@ -41,13 +41,11 @@ static bool same_shape(const est_sample *a, const est_sample *b)
         return a->b == b->b && a->heads == b->heads && a->head_dim == b->head_dim &&
                a->seq == b->seq && a->seq_kv == b->seq_kv && a->causal == b->causal &&
                a->attn == b->attn && a->backward == b->backward;
-    case EST_SAMPLE_MEMBOUND:
-        return a->bytes == b->bytes;
+    case EST_SAMPLE_MEMBOUND: return a->bytes == b->bytes;
     case EST_SAMPLE_COLLECTIVE:
         return a->coll == b->coll && a->bytes == b->bytes && a->nranks == b->nranks &&
                a->link == b->link;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -95,9 +93,11 @@ static est_status model_gemms(const cal_plan_options *o, cal_sample_set *out, es
     const est_model *m = o->model;
     int64_t t = o->tp;
     if (m->heads % t != 0 || m->kv_heads % t != 0 || m->ffn % t != 0) {
-        return EST_FAIL(diag, EST_EINVAL, "plan: tp=%lld does not divide heads=%lld, "
-                        "kv_heads=%lld and ffn=%lld", (long long)t, (long long)m->heads,
-                        (long long)m->kv_heads, (long long)m->ffn);
+        return EST_FAIL(diag, EST_EINVAL,
+                        "plan: tp=%lld does not divide heads=%lld, "
+                        "kv_heads=%lld and ffn=%lld",
+                        (long long)t, (long long)m->heads, (long long)m->kv_heads,
+                        (long long)m->ffn);
     }
     int64_t T = o->mbs * o->seq;
     int64_t h = m->hidden, hd = m->head_dim, aq = m->heads / t, g = m->kv_heads / t;
@@ -178,8 +178,8 @@ est_status cal_plan_build(const cal_plan_options *o, cal_sample_set *out, est_di
     if (o->tp < 1 || o->mbs < 1 || o->seq < 1 || o->gpus < 1) {
         return EST_FAIL(diag, EST_EINVAL, "plan: tp, mbs, seq and gpus must be >= 1");
     }
-    if ((st = sizes_ok(o->coll_min_bytes, o->coll_max_bytes, o->coll_factor, "collective",
-                       diag)) != EST_OK ||
+    if ((st = sizes_ok(o->coll_min_bytes, o->coll_max_bytes, o->coll_factor, "collective", diag)) !=
+            EST_OK ||
         (st = sizes_ok(o->hbm_min_bytes, o->hbm_max_bytes, 2.0, "copy", diag)) != EST_OK) {
         return st;
     }

@@ -43,25 +43,16 @@ static double *dptr(est_coeffs *k, size_t off)
 static double *param_ptr(est_coeffs *k, cal_param p)
 {
     switch (p) {
-    case CAL_GEMM_EFF_MAX:
-        return &k->gemm_eff_max;
-    case CAL_GEMM_HALF_DIM:
-        return &k->gemm_half_dim;
-    case CAL_FP8_GEMM_RATIO:
-        return &k->fp8_gemm_ratio;
-    case CAL_ATTN_EFF:
-        return &k->attn_eff;
-    case CAL_MEM_EFF:
-        return &k->mem_eff;
-    case CAL_INTRA_ALPHA:
-        return &k->intra_alpha_s;
-    case CAL_INTRA_BW:
-        return &k->intra_bytes_per_s;
-    case CAL_INTER_ALPHA:
-        return &k->inter_alpha_s;
+    case CAL_GEMM_EFF_MAX: return &k->gemm_eff_max;
+    case CAL_GEMM_HALF_DIM: return &k->gemm_half_dim;
+    case CAL_FP8_GEMM_RATIO: return &k->fp8_gemm_ratio;
+    case CAL_ATTN_EFF: return &k->attn_eff;
+    case CAL_MEM_EFF: return &k->mem_eff;
+    case CAL_INTRA_ALPHA: return &k->intra_alpha_s;
+    case CAL_INTRA_BW: return &k->intra_bytes_per_s;
+    case CAL_INTER_ALPHA: return &k->inter_alpha_s;
     case CAL_INTER_BW:
-    default:
-        return &k->inter_bytes_per_s;
+    default: return &k->inter_bytes_per_s;
     }
 }
 
@@ -85,8 +76,8 @@ void cal_profile_from_fit(cal_profile *out, const char *gpu, const est_coeffs *f
     copy_str(out->host, sizeof out->host, cal_meta_get(meta, "host"));
     const char *g = cal_meta_get(meta, "gpus");
     out->gpus = g != NULL ? atoi(g) : 1;
-    snprintf(out->description, sizeof out->description, "%s calibrated on %s",
-             gpu, out->device[0] ? out->device : "an unnamed device");
+    snprintf(out->description, sizeof out->description, "%s calibrated on %s", gpu,
+             out->device[0] ? out->device : "an unnamed device");
     out->coeffs = *fitted;
     out->samples = rep != NULL ? (int64_t)rep->n_used : 0;
     out->rms_rel_err = rep != NULL ? rep->rms_rel : NAN;
@@ -187,8 +178,8 @@ est_status cal_profile_save(const char *path, const cal_profile *p, const cal_re
         json_object_set_new(fit, cal_param_name((cal_param)i), o);
     }
     json_object_set_new(root, "fitted", fit);
-    int rc = json_dump_file(root, path,
-                            JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    int rc =
+        json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(root);
     if (rc != 0) {
         return EST_FAIL(diag, EST_EIO, "%s: cannot write the calibrated profile: %s", path,
@@ -205,7 +196,8 @@ static est_status unknown_keys(json_t *obj, const char *origin, const char *wher
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool ok = false;
         for (size_t i = 0; i < nknown && !ok; i++) {
             ok = strcmp(known[i], key) == 0;
@@ -290,8 +282,7 @@ static est_status read_coeffs(json_t *c, const char *origin, est_coeffs *k, est_
     int *dst[2] = {&k->sm_count, &k->gpus_per_node};
     for (int i = 0; i < 2; i++) {
         json_t *v = json_object_get(c, ints[i]);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 1000000) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) {
             return EST_FAIL(diag, EST_EINVAL, "%s: coeffs.%s: missing or not a count", origin,
                             ints[i]);
         }
@@ -318,7 +309,8 @@ static est_status read_fitted(json_t *f, const char *origin, cal_profile *out, e
     }
     const char *key;
     json_t *v;
-    json_object_foreach(f, key, v) {
+    json_object_foreach(f, key, v)
+    {
         int p = cal_param_parse(key);
         if (p < 0) {
             return EST_FAIL(diag, EST_EINVAL, "%s: fitted.%s: not a fittable coefficient", origin,
@@ -345,20 +337,28 @@ est_status cal_profile_from_string(const char *json, const char *origin, cal_pro
     cal_profile p;
     memset(&p, 0, sizeof p);
     est_status st = EST_OK;
-    static const char *const top[] = {"llmcal_calibrated_profile", "gpu", "description",
-                                      "provenance", "coeffs", "fitted", "source"};
+    static const char *const top[] = {"llmcal_calibrated_profile",
+                                      "gpu",
+                                      "description",
+                                      "provenance",
+                                      "coeffs",
+                                      "fitted",
+                                      "source"};
     json_t *ver = json_object_get(root, "llmcal_calibrated_profile");
     json_t *gpu = json_object_get(root, "gpu");
     json_t *pv = json_object_get(root, "provenance");
     if (!json_is_object(root)) {
         st = EST_FAIL(diag, EST_EPARSE, "%s: expected a JSON object", origin);
     } else if (!json_is_integer(ver)) {
-        st = EST_FAIL(diag, EST_EINVAL, "%s: llmcal_calibrated_profile: missing (not a "
-                      "calibrated profile?)", origin);
+        st = EST_FAIL(diag, EST_EINVAL,
+                      "%s: llmcal_calibrated_profile: missing (not a "
+                      "calibrated profile?)",
+                      origin);
     } else if (json_integer_value(ver) != FORMAT_VERSION) {
-        st = EST_FAIL(diag, EST_EUNSUPPORTED, "%s: llmcal_calibrated_profile: version %lld, this "
-                      "llmcal reads %d", origin, (long long)json_integer_value(ver),
-                      FORMAT_VERSION);
+        st = EST_FAIL(diag, EST_EUNSUPPORTED,
+                      "%s: llmcal_calibrated_profile: version %lld, this "
+                      "llmcal reads %d",
+                      origin, (long long)json_integer_value(ver), FORMAT_VERSION);
     } else if (!json_is_string(gpu) || json_string_length(gpu) == 0 ||
                json_string_length(gpu) >= LLMCAL_NAME_MAX) {
         st = EST_FAIL(diag, EST_EINVAL, "%s: gpu: missing or not a GPU profile name", origin);
@@ -464,8 +464,10 @@ est_status cal_profile_load(const char *name_or_path, cal_profile *out, est_diag
     if (is_file(path)) {
         return load_file(path, out, diag);
     }
-    return EST_FAIL(diag, EST_ENOTFOUND, "unknown calibrated profile '%s' (looked for %s and in "
-                    "$LLMCAL_PROFILE_PATH/calibrated)", name_or_path, path);
+    return EST_FAIL(diag, EST_ENOTFOUND,
+                    "unknown calibrated profile '%s' (looked for %s and in "
+                    "$LLMCAL_PROFILE_PATH/calibrated)",
+                    name_or_path, path);
 }
 
 void cal_profile_overlay(const cal_profile *p, est_coeffs *k)
@@ -511,8 +513,8 @@ est_status cal_coeffs_load(const char *name_or_path, const est_gpu *gpu, const e
         return EST_OK;
     }
     if (!same_name(gpu->name, p.gpu)) {
-        return EST_FAIL(diag, EST_EINVAL, "calibration %s is for gpu '%s', not '%s'",
-                        name_or_path, p.gpu, gpu->name);
+        return EST_FAIL(diag, EST_EINVAL, "calibration %s is for gpu '%s', not '%s'", name_or_path,
+                        p.gpu, gpu->name);
     }
     est_coeffs k = est_coeffs_from_hw(gpu, cluster);
     cal_profile_overlay(&p, &k);

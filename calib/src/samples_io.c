@@ -17,20 +17,43 @@
 // columns
 
 typedef enum col {
-    C_KIND = 0, C_DTYPE, C_BATCH, C_M, C_N, C_K, C_B, C_HEADS, C_HEAD_DIM, C_SEQ, C_SEQ_KV,
-    C_CAUSAL, C_ATTN, C_PASS, C_BYTES, C_COLL, C_ALGO, C_LINK, C_NRANKS, C_COUNT, C_MIN, C_P50,
-    C_P99, C_N_COLS
+    C_KIND = 0,
+    C_DTYPE,
+    C_BATCH,
+    C_M,
+    C_N,
+    C_K,
+    C_B,
+    C_HEADS,
+    C_HEAD_DIM,
+    C_SEQ,
+    C_SEQ_KV,
+    C_CAUSAL,
+    C_ATTN,
+    C_PASS,
+    C_BYTES,
+    C_COLL,
+    C_ALGO,
+    C_LINK,
+    C_NRANKS,
+    C_COUNT,
+    C_MIN,
+    C_P50,
+    C_P99,
+    C_N_COLS
 } col;
 
 static const char *const col_names[C_N_COLS] = {
-    "kind", "dtype", "batch", "m", "n", "k", "b", "heads", "head_dim", "seq", "seq_kv", "causal",
-    "attn", "pass", "bytes", "coll", "algo", "link", "nranks", "count", "min", "p50", "p99"};
+    "kind",     "dtype", "batch",  "m",      "n",    "k",    "b",     "heads",
+    "head_dim", "seq",   "seq_kv", "causal", "attn", "pass", "bytes", "coll",
+    "algo",     "link",  "nranks", "count",  "min",  "p50",  "p99"};
 static const char *const col_units[C_N_COLS] = {
-    "(-)", "(-)", "(1)", "(elem)", "(elem)", "(elem)", "(seqs)", "(1)", "(elem)", "(tok)", "(tok)",
-    "(-)", "(-)", "(-)", "(B)", "(-)", "(-)", "(-)", "(1)", "(1)", "(s)", "(s)", "(s)"};
+    "(-)",    "(-)",   "(1)",   "(elem)", "(elem)", "(elem)", "(seqs)", "(1)",
+    "(elem)", "(tok)", "(tok)", "(-)",    "(-)",    "(-)",    "(B)",    "(-)",
+    "(-)",    "(-)",   "(1)",   "(1)",    "(s)",    "(s)",    "(s)"};
 
 #define MAX_FIELDS 64
-#define MAX_LINE 4096
+#define MAX_LINE   4096
 
 // ---------------------------------------------------------------------------
 // the set and its metadata
@@ -296,15 +319,17 @@ static est_status parse_header(reader *r, char *text, est_diag *diag)
                             r->line, f[i]);
         }
         if (r->have[c]) {
-            return EST_FAIL(diag, EST_EPARSE, "%s:%d: header: column '%s' given twice",
-                            r->origin, r->line, f[i]);
+            return EST_FAIL(diag, EST_EPARSE, "%s:%d: header: column '%s' given twice", r->origin,
+                            r->line, f[i]);
         }
         r->have[c] = true;
         r->col_of[i] = c;
     }
     if (!r->have[C_KIND] || !r->have[C_P50]) {
-        return EST_FAIL(diag, EST_EPARSE, "%s:%d: header: needs at least the columns 'kind' and "
-                        "'p50'", r->origin, r->line);
+        return EST_FAIL(diag, EST_EPARSE,
+                        "%s:%d: header: needs at least the columns 'kind' and "
+                        "'p50'",
+                        r->origin, r->line);
     }
     r->nfields = n;
     r->have_header = true;
@@ -353,36 +378,25 @@ static est_status get_enum(const reader *r, col c, const char *v, int parsed, co
     return EST_OK;
 }
 
-static est_status parse_field(const reader *r, col c, const char *v, est_sample *s,
-                              est_diag *diag)
+static est_status parse_field(const reader *r, col c, const char *v, est_sample *s, est_diag *diag)
 {
     int e = 0;
     est_status st = EST_OK;
     switch (c) {
-    case C_KIND:
-        return EST_OK; /* done first */
+    case C_KIND: return EST_OK; /* done first */
     case C_DTYPE:
         st = get_enum(r, c, v, est_sample_dtype_parse(v), "fp32 tf32 bf16 fp16 fp8", &e, diag);
         s->dtype = (est_dtype)e;
         return st;
-    case C_BATCH:
-        return get_i64(r, c, v, &s->batch, diag);
-    case C_M:
-        return get_i64(r, c, v, &s->m, diag);
-    case C_N:
-        return get_i64(r, c, v, &s->n, diag);
-    case C_K:
-        return get_i64(r, c, v, &s->k, diag);
-    case C_B:
-        return get_i64(r, c, v, &s->b, diag);
-    case C_HEADS:
-        return get_i64(r, c, v, &s->heads, diag);
-    case C_HEAD_DIM:
-        return get_i64(r, c, v, &s->head_dim, diag);
-    case C_SEQ:
-        return get_i64(r, c, v, &s->seq, diag);
-    case C_SEQ_KV:
-        return get_i64(r, c, v, &s->seq_kv, diag);
+    case C_BATCH: return get_i64(r, c, v, &s->batch, diag);
+    case C_M: return get_i64(r, c, v, &s->m, diag);
+    case C_N: return get_i64(r, c, v, &s->n, diag);
+    case C_K: return get_i64(r, c, v, &s->k, diag);
+    case C_B: return get_i64(r, c, v, &s->b, diag);
+    case C_HEADS: return get_i64(r, c, v, &s->heads, diag);
+    case C_HEAD_DIM: return get_i64(r, c, v, &s->head_dim, diag);
+    case C_SEQ: return get_i64(r, c, v, &s->seq, diag);
+    case C_SEQ_KV: return get_i64(r, c, v, &s->seq_kv, diag);
     case C_CAUSAL:
         if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0) {
             return bad(r, c, v, "is not 0 or 1", diag);
@@ -399,8 +413,7 @@ static est_status parse_field(const reader *r, col c, const char *v, est_sample 
         }
         s->backward = v[0] == 'b';
         return EST_OK;
-    case C_BYTES:
-        return get_f64(r, c, v, &s->bytes, diag);
+    case C_BYTES: return get_f64(r, c, v, &s->bytes, diag);
     case C_COLL:
         st = get_enum(r, c, v, est_sample_coll_parse(v),
                       "all-reduce all-gather reduce-scatter all-to-all send-recv", &e, diag);
@@ -423,16 +436,11 @@ static est_status parse_field(const reader *r, col c, const char *v, est_sample 
         s->nranks = (int)x;
         return st;
     }
-    case C_COUNT:
-        return get_i64(r, c, v, &s->count, diag);
-    case C_MIN:
-        return get_f64(r, c, v, &s->min_s, diag);
-    case C_P50:
-        return get_f64(r, c, v, &s->p50_s, diag);
-    case C_P99:
-        return get_f64(r, c, v, &s->p99_s, diag);
-    default:
-        return EST_OK;
+    case C_COUNT: return get_i64(r, c, v, &s->count, diag);
+    case C_MIN: return get_f64(r, c, v, &s->min_s, diag);
+    case C_P50: return get_f64(r, c, v, &s->p50_s, diag);
+    case C_P99: return get_f64(r, c, v, &s->p99_s, diag);
+    default: return EST_OK;
     }
 }
 
@@ -498,8 +506,8 @@ static est_status parse_line(reader *r, char *line, cal_sample_set *out, est_dia
         if (r->have_header || *body == '\0' || *body == '(') {
             return EST_OK; /* units row, blank comment, or a comment among the rows */
         }
-        if (strncmp(body, "kind", 4) == 0 && (body[4] == '\t' || body[4] == ' ' ||
-                                              body[4] == '\0')) {
+        if (strncmp(body, "kind", 4) == 0 &&
+            (body[4] == '\t' || body[4] == ' ' || body[4] == '\0')) {
             return parse_header(r, body, diag);
         }
         parse_meta(&out->meta, body);
@@ -532,8 +540,8 @@ est_status cal_samples_from_string(const char *text, const char *origin, cal_sam
         const char *nl = strchr(p, '\n');
         size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
         if (len >= sizeof line) {
-            st = EST_FAIL(diag, EST_EPARSE, "%s:%d: line longer than %d characters", origin,
-                          r.line, MAX_LINE - 1);
+            st = EST_FAIL(diag, EST_EPARSE, "%s:%d: line longer than %d characters", origin, r.line,
+                          MAX_LINE - 1);
             break;
         }
         memcpy(line, p, len);

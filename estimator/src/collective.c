@@ -16,12 +16,9 @@
 static double ring_steps(est_coll kind, int n)
 {
     switch (kind) {
-    case EST_COLL_ALLREDUCE:
-        return 2.0 * (double)(n - 1);
-    case EST_COLL_SENDRECV:
-        return 1.0;
-    default:
-        return (double)(n - 1);
+    case EST_COLL_ALLREDUCE: return 2.0 * (double)(n - 1);
+    case EST_COLL_SENDRECV: return 1.0;
+    default: return (double)(n - 1);
     }
 }
 
@@ -37,15 +34,12 @@ double est_busbw_factor(est_coll kind, int nranks)
 {
     double n = (double)nranks;
     switch (kind) {
-    case EST_COLL_ALLREDUCE:
-        return nranks <= 1 ? 1.0 : 2.0 * (n - 1.0) / n;
+    case EST_COLL_ALLREDUCE: return nranks <= 1 ? 1.0 : 2.0 * (n - 1.0) / n;
     case EST_COLL_ALLGATHER:
     case EST_COLL_REDUCE_SCATTER:
-    case EST_COLL_ALLTOALL:
-        return nranks <= 1 ? 1.0 : (n - 1.0) / n;
+    case EST_COLL_ALLTOALL: return nranks <= 1 ? 1.0 : (n - 1.0) / n;
     case EST_COLL_SENDRECV:
-    default:
-        return 1.0;
+    default: return 1.0;
     }
 }
 
@@ -111,17 +105,11 @@ int est_group_ranks_per_node(int size, int64_t stride, int gpus_per_node)
 const char *est_coll_name(est_coll kind)
 {
     switch (kind) {
-    case EST_COLL_ALLREDUCE:
-        return "all-reduce";
-    case EST_COLL_ALLGATHER:
-        return "all-gather";
-    case EST_COLL_REDUCE_SCATTER:
-        return "reduce-scatter";
-    case EST_COLL_ALLTOALL:
-        return "all-to-all";
-    case EST_COLL_SENDRECV:
-        return "send/recv";
-    default:
-        return "unknown";
+    case EST_COLL_ALLREDUCE: return "all-reduce";
+    case EST_COLL_ALLGATHER: return "all-gather";
+    case EST_COLL_REDUCE_SCATTER: return "reduce-scatter";
+    case EST_COLL_ALLTOALL: return "all-to-all";
+    case EST_COLL_SENDRECV: return "send/recv";
+    default: return "unknown";
     }
 }

@@ -122,8 +122,7 @@ est_status est_coeffs_validate(const est_coeffs *k, est_diag *diag)
         (s = check_pos("hbm_bytes_per_s", k->hbm_bytes_per_s, diag)) != EST_OK ||
         (s = check_pos("intra_bytes_per_s", k->intra_bytes_per_s, diag)) != EST_OK ||
         (s = check_pos("inter_bytes_per_s", k->inter_bytes_per_s, diag)) != EST_OK ||
-        (s = check_pos("peak_flop_per_s[bf16]", k->peak_flop_per_s[EST_DT_BF16], diag)) !=
-            EST_OK) {
+        (s = check_pos("peak_flop_per_s[bf16]", k->peak_flop_per_s[EST_DT_BF16], diag)) != EST_OK) {
         return s;
     }
     if (!(k->gemm_half_dim >= 0.0) || isinf(k->gemm_half_dim)) {
@@ -186,8 +185,8 @@ double est_membound_time_s(const est_coeffs *k, double bytes)
 }
 
 double est_attention_time_s(const est_coeffs *k, int64_t b, int64_t heads, int64_t head_dim,
-                            int64_t s, int64_t s_kv, bool causal, est_attention kind,
-                            bool backward, est_dtype dt)
+                            int64_t s, int64_t s_kv, bool causal, est_attention kind, bool backward,
+                            est_dtype dt)
 {
     if (b <= 0 || heads <= 0 || head_dim <= 0 || s <= 0 || s_kv <= 0) {
         return 0.0;
@@ -222,14 +221,10 @@ double est_attention_time_s(const est_coeffs *k, int64_t b, int64_t heads, int64
 est_dtype est_compute_dtype(est_precision p)
 {
     switch (p) {
-    case EST_PREC_FP32:
-        return EST_DT_TF32;
-    case EST_PREC_FP16_MIXED:
-        return EST_DT_FP16;
-    case EST_PREC_FP8_MIXED:
-        return EST_DT_FP8;
-    default:
-        return EST_DT_BF16;
+    case EST_PREC_FP32: return EST_DT_TF32;
+    case EST_PREC_FP16_MIXED: return EST_DT_FP16;
+    case EST_PREC_FP8_MIXED: return EST_DT_FP8;
+    default: return EST_DT_BF16;
     }
 }
 

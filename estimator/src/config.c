@@ -173,10 +173,10 @@ est_cluster est_cluster_for_gpu(const est_gpu *gpu)
     c.intra_bytes_per_s = isnan(gpu->nvlink_bytes_per_s) || gpu->nvlink_bytes_per_s <= 0
                               ? gpu->pcie_bytes_per_s
                               : gpu->nvlink_bytes_per_s;
-    c.intra_latency_s = 3e-6;    /* NCCL intra-node step latency, order of nccl-tests small sizes */
+    c.intra_latency_s = 3e-6; /* NCCL intra-node step latency, order of nccl-tests small sizes */
     c.nics_per_node = 8;
-    c.nic_bytes_per_s = 50e9;    /* 400 Gb/s InfiniBand NDR per NIC */
-    c.inter_bytes_per_s = 50e9;  /* one NIC per GPU */
+    c.nic_bytes_per_s = 50e9;   /* 400 Gb/s InfiniBand NDR per NIC */
+    c.inter_bytes_per_s = 50e9; /* one NIC per GPU */
     c.inter_latency_s = 10e-6;
     return c;
 }
@@ -265,8 +265,7 @@ static void llama_shape(est_model *m, int64_t h, int64_t layers)
 est_status est_model_scaled(double params, est_model *out, est_diag *diag)
 {
     if (!(params >= 1e8) || !(params <= 5e13)) {
-        return EST_FAIL(diag, EST_ERANGE, "params: %g outside the planned range 1e8..5e13",
-                        params);
+        return EST_FAIL(diag, EST_ERANGE, "params: %g outside the planned range 1e8..5e13", params);
     }
     double best_err = -1.0;
     est_model best;
@@ -291,8 +290,8 @@ est_status est_model_scaled(double params, est_model *out, est_diag *diag)
         if (aspect < 48.0 || aspect > 512.0) {
             continue;
         }
-        double err = fabs(base + layers * per_layer - params) / params +
-                     0.02 * fabs(log(aspect / 128.0));
+        double err =
+            fabs(base + layers * per_layer - params) / params + 0.02 * fabs(log(aspect / 128.0));
         if (best_err < 0.0 || err < best_err) {
             best_err = err;
             llama_shape(&best, h, (int64_t)layers);
@@ -317,8 +316,8 @@ static est_status check_range(const char *field, int64_t v, int64_t max, est_dia
         return EST_FAIL(diag, EST_EINVAL, "%s: %lld must be positive", field, (long long)v);
     }
     if (v > max) {
-        return EST_FAIL(diag, EST_ERANGE, "%s: %lld is beyond the modelled range (max %lld)",
-                        field, (long long)v, (long long)max);
+        return EST_FAIL(diag, EST_ERANGE, "%s: %lld is beyond the modelled range (max %lld)", field,
+                        (long long)v, (long long)max);
     }
     return EST_OK;
 }
@@ -636,8 +635,7 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
                             "framework pytorch: models data parallelism only (tp=pp=cp=ep=1)");
         }
         break;
-    default:
-        break;
+    default: break;
     }
     if (p.fsdp == EST_FSDP_HYBRID) {
         if (p.fsdp_shard_size == 0) {
@@ -669,6 +667,13 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
        (--accumulate-allreduce-grads-in-fp32 is the bf16 default), FSDP2 reduces into fp32 sharded
        grads (MixedPrecisionPolicy reduce_dtype), autocast keeps fp32 params hence fp32 grads */
     p.grads_fp32 = p.precision != EST_PREC_BF16;
+    if (p.vocab_divisor < 0 || p.vocab_divisor > (1 << 20)) {
+        return EST_FAIL(diag, EST_EINVAL, "vocab_divisor: %lld must be in 0..%d",
+                        (long long)p.vocab_divisor, 1 << 20);
+    }
+    if (p.vocab_divisor == 0) {
+        p.vocab_divisor = p.framework == EST_FW_MEGATRON ? 128 : 1;
+    }
     if (p.dropout < 0) {
         p.dropout = m->pos == EST_POS_LEARNED ? 1 : 0;
     } else if (p.dropout > 1) {
@@ -683,7 +688,8 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
         per_stage_max = n > per_stage_max ? n : per_stage_max;
     }
     if (p.recompute_layers > per_stage_max) {
-        return EST_FAIL(diag, EST_EINVAL, "recompute_layers: %lld exceeds the %lld layers a stage holds",
+        return EST_FAIL(diag, EST_EINVAL,
+                        "recompute_layers: %lld exceeds the %lld layers a stage holds",
                         (long long)p.recompute_layers, (long long)per_stage_max);
     }
     cfg->par = p;

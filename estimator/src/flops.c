@@ -95,8 +95,7 @@ double est_recompute_flop_per_token(const est_model_flop *f, est_recompute rc,
         }
         return frac * f->layers_fwd;
     }
-    default:
-        return 0.0;
+    default: return 0.0;
     }
 }
 

@@ -3,9 +3,9 @@
  *
  * What it is: the frameworks' real buffers (Megatron-LM's fp32 main-grad buffer and distributed
  * optimizer, DeepSpeed ZeRO's partitions and buckets, FSDP2's sharded fp32 parameters and gathered
- * units, eager PyTorch's autocast weight casts, fp32 logits and foreach temporaries), the activations
- * of the micro-batches a schedule keeps in flight, and the memory no peer models (CUDA context, NCCL
- * buffers per communicator, workspaces, allocator slack).
+ * units, eager PyTorch's autocast weight casts, fp32 logits and foreach temporaries), the
+ * activations of the micro-batches a schedule keeps in flight, and the memory no peer models
+ * (CUDA context, NCCL buffers per communicator, workspaces, allocator slack).
  * What it is not: a simulator of the allocator; peaks are taken at three phase boundaries.
  * References: Korthikanti et al. 2022 (activations, Table 2), Rajbhandari et al. 2019 (ZeRO model
  * states, Sec. 3.1/5), Narayanan et al. 2021 (schedules), Megatron-LM theoretical_memory_usage.py,
@@ -59,18 +59,18 @@ typedef struct mem_ctx {
     double emb_rank;        /* token embedding (vocab-parallel) + learned positions */
     double head_rank;       /* output layer on the last stage (vocab-parallel) */
     double final_norm;
-    double lora_layer;      /* trainable adapter parameters per layer */
+    double lora_layer; /* trainable adapter parameters per layer */
     /* bytes per parameter and sharding */
     double wb, gb, master_b, state_b; /* weights, grads, master copy, optimizer states */
-    double shard_dense;     /* ranks the dense model states are sharded over (ZeRO/FSDP) */
-    double shard_expert;    /* same for expert parameters */
+    double shard_dense;  /* ranks the dense model states are sharded over (ZeRO/FSDP) */
+    double shard_expert; /* same for expert parameters */
     /* activations of one layer, one micro-batch */
-    double act_dense;       /* dense layer, as stored under the recompute mode */
-    double act_moe;         /* MoE layer, as stored */
-    double act_full_dense;  /* dense layer without recompute (the recompute working set) */
+    double act_dense;      /* dense layer, as stored under the recompute mode */
+    double act_moe;        /* MoE layer, as stored */
+    double act_full_dense; /* dense layer without recompute (the recompute working set) */
     double act_full_moe;
-    double act_ckpt;        /* full recompute: the stored layer input */
-    double n_comms;         /* NCCL communicators this rank belongs to */
+    double act_ckpt; /* full recompute: the stored layer input */
+    double n_comms;  /* NCCL communicators this rank belongs to */
 } mem_ctx;
 
 static double dmax(double x, double y)
@@ -97,8 +97,8 @@ static int64_t to_i64(double x)
 // ---------------------------------------------------------------------------
 // activations (Korthikanti et al. 2022 Sec. 4, generalised: GQA, gated MLP, flash, dropout, CP)
 
-/* one layer's activation bytes for one micro-batch, no recompute; `ffn` is the MLP width seen by the
-   layer (dense f, or a MoE layer's top_k * moe_ffn and shared experts, handled by the caller) */
+/* one layer's activation bytes for one micro-batch, split into what TP leaves whole and what it
+   splits; `moe` selects a MoE layer's MLP (top_k experts' internals and the shared experts) */
 static void layer_activation(const mem_ctx *x, bool moe, double *repl_out, double *split_out)
 {
     const est_parallel *p = x->p;
@@ -214,13 +214,12 @@ uint64_t est_activation_bytes_per_layer(const est_config *cfg, bool moe)
 
 static double padded_vocab(const est_config *cfg)
 {
+    /* Megatron pads to a multiple of --make-vocab-size-divisible-by (128) times tp
+       (megatron/training/tokenizer: _vocab_size_with_padding) */
     double v = i2d(cfg->model->vocab);
-    if (cfg->par.framework == EST_FW_MEGATRON) {
-        /* --make-vocab-size-divisible-by 128, times tp (megatron/training/tokenizer) */
-        double mult = 128.0 * (double)cfg->par.tp;
-        v = ceil(v / mult) * mult;
-    }
-    return v;
+    double mult =
+        i2d(cfg->par.vocab_divisor > 0 ? cfg->par.vocab_divisor : 1) * (double)cfg->par.tp;
+    return ceil(v / mult) * mult;
 }
 
 static void params_init(mem_ctx *x)
@@ -233,24 +232,25 @@ static void params_init(mem_ctx *x)
     double kvd = x->g * x->d;
     double attn_w = x->h * qd + 2.0 * x->h * kvd + qd * x->h;
     double attn_b = (m->qkv_bias ? qd + 2.0 * kvd : 0.0);
-    x->attn_rank = (attn_w + attn_b) / t + (m->out_bias ? x->h : 0.0) +
-                   (m->qk_norm ? 2.0 * x->d : 0.0);
+    x->attn_rank =
+        (attn_w + attn_b) / t + (m->out_bias ? x->h : 0.0) + (m->qk_norm ? 2.0 * x->d : 0.0);
     x->norms_rank = i2d(pc.norm_per_layer);
     bool gated = m->act != EST_ACT_GELU;
     double mlp_w = (gated ? 3.0 : 2.0) * x->h * x->f;
     double mlp_b = m->mlp_bias ? (gated ? 2.0 * x->f : x->f) : 0.0;
     x->dense_mlp_rank = (mlp_w + mlp_b) / t + (m->mlp_bias ? x->h : 0.0);
-    x->linear_frac = (attn_w + mlp_w) / t /
-                     dmax(1.0, x->attn_rank + x->norms_rank + x->dense_mlp_rank);
+    x->linear_frac =
+        (attn_w + mlp_w) / t / dmax(1.0, x->attn_rank + x->norms_rank + x->dense_mlp_rank);
     if (m->experts > 0) {
         double ep = (double)x->p->ep;
-        double shared = i2d(m->shared_experts) *
-                        ((gated ? 3.0 : 2.0) * x->h * i2d(m->shared_ffn)) / t;
+        double shared =
+            i2d(m->shared_experts) * ((gated ? 3.0 : 2.0) * x->h * i2d(m->shared_ffn)) / t;
         x->moe_dense_rank = x->h * i2d(m->experts) + shared + (m->shared_expert_gate ? x->h : 0.0);
         x->moe_expert_rank = i2d(m->experts) / ep * i2d(pc.expert) / t;
     }
     x->v = padded_vocab(x->cfg);
-    x->emb_rank = x->v * x->h / t + (m->pos == EST_POS_LEARNED ? i2d(m->max_positions) * x->h : 0.0);
+    x->emb_rank =
+        x->v * x->h / t + (m->pos == EST_POS_LEARNED ? i2d(m->max_positions) * x->h : 0.0);
     /* untied: its own output layer; tied with pp > 1: Megatron keeps a copy of the word embedding
        on the last stage and all-reduces its gradient over the embedding group */
     x->head_rank = (!m->tied_embeddings || x->p->pp > 1) ? x->v * x->h / t : 0.0;
@@ -398,30 +398,31 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double expert_params = n_moe * x->moe_expert_rank;
     double params = dense_params + expert_params;
     st->params = to_i64(params);
-    double linear_params = n_layers * (x->attn_rank + x->dense_mlp_rank) * x->linear_frac +
-                           expert_params;
+    double linear_params =
+        n_layers * (x->attn_rank + x->dense_mlp_rank) * x->linear_frac + expert_params;
 
     /* ---- model states */
-    double w_persist = 0.0;  /* weights present all step */
+    double w_persist = 0.0;   /* weights present all step */
     double w_transient = 0.0; /* weights present during forward/backward only */
     double g_bytes = 0.0;     /* gradient bytes when present */
     bool grads_persist = p->framework == EST_FW_MEGATRON || p->framework == EST_FW_DEEPSPEED;
     double opt_master = 0.0;
     double opt_states = 0.0;
     double opt_temp = 0.0;
-    double comm_alloc = 0.0;      /* allocator-visible communication buffers, always */
-    double comm_bwd = 0.0;        /* ... during backward only */
-    double comm_opt = 0.0;        /* ... during the optimizer step only */
-    double fsdp_pp_grads = 0.0;   /* FSDP2 + PP: unsharded gradient accumulation */
+    double comm_alloc = 0.0;    /* allocator-visible communication buffers, always */
+    double comm_bwd = 0.0;      /* ... during backward only */
+    double comm_opt = 0.0;      /* ... during the optimizer step only */
+    double fsdp_pp_grads = 0.0; /* FSDP2 + PP: unsharded gradient accumulation */
     double trainable = params;
     double trainable_shard = dense_params / x->shard_dense + expert_params / x->shard_expert;
     bool zero3 = (p->framework == EST_FW_DEEPSPEED && p->zero == 3) ||
                  (p->framework == EST_FW_FSDP && p->fsdp != EST_FSDP_GRAD_OP);
-    bool grads_sharded = (p->framework == EST_FW_DEEPSPEED && p->zero >= 2) ||
-                         p->framework == EST_FW_FSDP;
+    bool grads_sharded =
+        (p->framework == EST_FW_DEEPSPEED && p->zero >= 2) || p->framework == EST_FW_FSDP;
     bool opt_sharded = p->zero >= 1 || p->framework == EST_FW_FSDP;
-    double layer_params_max = x->attn_rank + x->norms_rank + dmax(x->dense_mlp_rank,
-                              m->experts > 0 ? x->moe_dense_rank + x->moe_expert_rank : 0.0);
+    double layer_params_max =
+        x->attn_rank + x->norms_rank +
+        dmax(x->dense_mlp_rank, m->experts > 0 ? x->moe_dense_rank + x->moe_expert_rank : 0.0);
 
     if (p->finetune != EST_FT_FULL) {
         /* frozen base: no gradients or optimizer states; adapters train in fp32 (PEFT) or with an
@@ -453,8 +454,9 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         /* weights */
         if (zero3) {
             w_persist = trainable_shard * x->wb;
-            add_item(st, p->framework == EST_FW_FSDP ? "params (sharded, fp32 under FSDP2)"
-                                                     : "params (ZeRO-3 partition)",
+            add_item(st,
+                     p->framework == EST_FW_FSDP ? "params (sharded, fp32 under FSDP2)"
+                                                 : "params (ZeRO-3 partition)",
                      EST_MEM_WEIGHTS, w_persist);
             /* gathered units: the computing layer and the prefetched one (FSDP2 per-block
                all-gather; DeepSpeed prefetch bucket) in the compute dtype */
@@ -567,9 +569,9 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         /* Megatron's global memory buffer holding the SP all-gathered layer input */
         comm_alloc += x->e * x->s * x->b * x->h;
     }
-    double nccl = x->n_comms * ((x->cfg->gpu->nccl_comm_bytes > 0)
-                                    ? (double)x->cfg->gpu->nccl_comm_bytes
-                                    : default_nccl_comm_bytes);
+    double nccl =
+        x->n_comms * ((x->cfg->gpu->nccl_comm_bytes > 0) ? (double)x->cfg->gpu->nccl_comm_bytes
+                                                         : default_nccl_comm_bytes);
 
     /* ---- activations */
     double per_chunk_layers;
@@ -643,13 +645,14 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     add_item(st, "communication buffers (allocator)", EST_MEM_COMM, comm_alloc);
     add_item(st, "NCCL communicator buffers", EST_MEM_COMM, nccl);
 
-    st->model_states = to_u64(
-        (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] : w_persist) + g_bytes +
-        opt_master + opt_states);
+    st->model_states =
+        to_u64((p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] : w_persist) +
+               g_bytes + opt_master + opt_states);
 
     /* ---- phases */
-    double states = w_persist + opt_master + opt_states + comm_alloc +
-                    (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] - w_persist : 0.0);
+    double states =
+        w_persist + opt_master + opt_states + comm_alloc +
+        (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] - w_persist : 0.0);
     double grads_in_fwd = (grads_persist || x->microbatches > 1) ? g_bytes : 0.0;
     double head_grad = last ? (x->head_rank > 0 ? x->head_rank : x->emb_rank) * x->gb : 0.0;
     double fwd = states + grads_in_fwd + fsdp_pp_grads + w_transient + act + logits_fwd;
@@ -674,12 +677,12 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         st->peak_phase = EST_PHASE_OPTIMIZER;
     }
     const est_gpu *gpu = x->cfg->gpu;
-    double frac = (gpu->alloc_frag_fraction > 0.0) ? gpu->alloc_frag_fraction
-                                                   : default_frag_fraction;
+    double frac =
+        (gpu->alloc_frag_fraction > 0.0) ? gpu->alloc_frag_fraction : default_frag_fraction;
     double frag = peak * frac;
     double ws = gpu->workspace_bytes > 0 ? (double)gpu->workspace_bytes : default_workspace_bytes;
-    double ctx = gpu->cuda_context_bytes > 0 ? (double)gpu->cuda_context_bytes
-                                              : default_context_bytes;
+    double ctx =
+        gpu->cuda_context_bytes > 0 ? (double)gpu->cuda_context_bytes : default_context_bytes;
     add_item(st, "cuBLAS workspaces", EST_MEM_WORKSPACE, ws);
     add_item(st, "CUDA context", EST_MEM_CONTEXT, ctx);
     add_item(st, "allocator fragmentation", EST_MEM_FRAGMENTATION, frag);
@@ -700,8 +703,8 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
 const char *est_mem_group_name(est_mem_group g)
 {
     static const char *const names[EST_MEM_GROUP_COUNT] = {
-        "weights", "gradients", "optimizer", "activations", "logits",
-        "comm_buffers", "workspace", "context", "fragmentation"};
+        "weights",      "gradients", "optimizer", "activations",  "logits",
+        "comm_buffers", "workspace", "context",   "fragmentation"};
     return ((int)g >= 0 && g < EST_MEM_GROUP_COUNT) ? names[g] : "?";
 }
 
@@ -773,7 +776,8 @@ est_status est_memory(const est_config *cfg, est_memory_report *out, est_diag *d
     switch (p->framework) {
     case EST_FW_MEGATRON:
         note(out, "megatron: bf16 params, fp32 main-grad buffer, fp32 master + Adam moments "
-                  "(sharded over dp*cp with --use-distributed-optimizer), vocab padded to 128*tp");
+                  "(sharded over dp*cp with --use-distributed-optimizer), vocab padded to a "
+                  "multiple of 128*tp");
         break;
     case EST_FW_DEEPSPEED:
         note(out, "deepspeed: ZeRO model states as Rajbhandari et al. 2019 (16-bit params and "
@@ -788,8 +792,7 @@ est_status est_memory(const est_config *cfg, est_memory_report *out, est_diag *d
                   "fp32 logits for cross-entropy, grads set to None by zero_grad, DDP buckets "
                   "when dp > 1");
         break;
-    default:
-        break;
+    default: break;
     }
     if (p->dropout) {
         note(out, "dropout on (attention and hidden), masks stored as 1 byte per element");

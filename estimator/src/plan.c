@@ -11,11 +11,11 @@
 #include "est/plan.h"
 
 /* Chinchilla Approach 3 fit (Hoffmann et al. 2022 Eq. (10)) */
-#define CH_E 1.69
-#define CH_A 406.4
-#define CH_B 410.7
+#define CH_E     1.69
+#define CH_A     406.4
+#define CH_B     410.7
 #define CH_ALPHA 0.34
-#define CH_BETA 0.28
+#define CH_BETA  0.28
 
 double est_chinchilla_loss(double params, double tokens)
 {
@@ -55,22 +55,17 @@ est_status est_plan_optimal(double compute_flop, est_scaling_law law, est_plan_p
         out->tokens = 5.8316 * pow(compute_flop, 0.4757);
         out->params = out->flop_per_token / 6.0;
         return EST_OK;
-    default:
-        return EST_FAIL(diag, EST_EINVAL, "law: %d unknown", (int)law);
+    default: return EST_FAIL(diag, EST_EINVAL, "law: %d unknown", (int)law);
     }
 }
 
 const char *est_scaling_law_name(est_scaling_law law)
 {
     switch (law) {
-    case EST_LAW_CHINCHILLA_12:
-        return "chinchilla";
-    case EST_LAW_CHINCHILLA_3:
-        return "chinchilla-3";
-    case EST_LAW_DEEPSEEK:
-        return "deepseek";
-    default:
-        return "unknown";
+    case EST_LAW_CHINCHILLA_12: return "chinchilla";
+    case EST_LAW_CHINCHILLA_3: return "chinchilla-3";
+    case EST_LAW_DEEPSEEK: return "deepseek";
+    default: return "unknown";
     }
 }
 

@@ -18,9 +18,8 @@
 static const char *const kind_names[EST_SAMPLE_KIND_COUNT] = {"gemm", "attention", "membound",
                                                               "collective"};
 static const char *const dtype_names[EST_DT_COUNT] = {"fp32", "tf32", "bf16", "fp16", "fp8"};
-static const char *const coll_names[EST_COLL_COUNT] = {"all-reduce", "all-gather",
-                                                       "reduce-scatter", "all-to-all",
-                                                       "send-recv"};
+static const char *const coll_names[EST_COLL_COUNT] = {"all-reduce", "all-gather", "reduce-scatter",
+                                                       "all-to-all", "send-recv"};
 /* nccl-tests binary stems (all_reduce_perf...) without separators, and est_coll_name()'s slash */
 static const char *const coll_alias[EST_COLL_COUNT] = {"allreduce", "allgather", "reducescatter",
                                                        "alltoall", "sendrecv"};
@@ -131,8 +130,7 @@ est_sample est_sample_default(est_sample_kind kind)
 static est_status pos_i64(const char *field, int64_t v, est_diag *diag)
 {
     if (v <= 0) {
-        return EST_FAIL(diag, EST_EINVAL, "sample.%s: %lld must be positive", field,
-                        (long long)v);
+        return EST_FAIL(diag, EST_EINVAL, "sample.%s: %lld must be positive", field, (long long)v);
     }
     return EST_OK;
 }
@@ -177,16 +175,13 @@ static est_status check_shape(const est_sample *s, est_diag *diag)
             return EST_FAIL(diag, EST_EINVAL, "sample.bytes: %g must be positive", s->bytes);
         }
         if ((int)s->coll < 0 || (int)s->coll >= (int)EST_COLL_COUNT) {
-            return EST_FAIL(diag, EST_EINVAL, "sample.coll: %d is not a collective",
-                            (int)s->coll);
+            return EST_FAIL(diag, EST_EINVAL, "sample.coll: %d is not a collective", (int)s->coll);
         }
         if ((int)s->algo < (int)EST_ALGO_AUTO || (int)s->algo > (int)EST_ALGO_TREE) {
-            return EST_FAIL(diag, EST_EINVAL, "sample.algo: %d is not an algorithm",
-                            (int)s->algo);
+            return EST_FAIL(diag, EST_EINVAL, "sample.algo: %d is not an algorithm", (int)s->algo);
         }
         if (s->link != EST_LINK_INTRA && s->link != EST_LINK_INTER) {
-            return EST_FAIL(diag, EST_EINVAL, "sample.link: %d is not a link class",
-                            (int)s->link);
+            return EST_FAIL(diag, EST_EINVAL, "sample.link: %d is not a link class", (int)s->link);
         }
         if (s->nranks < (s->coll == EST_COLL_SENDRECV ? 1 : 2)) {
             return EST_FAIL(diag, EST_EINVAL, "sample.nranks: %d ranks; %s needs at least 2",
@@ -217,8 +212,8 @@ est_status est_sample_validate(const est_sample *s, est_diag *diag)
                         s->min_s, s->p50_s);
     }
     if (!isnan(s->p99_s) && !(isfinite(s->p99_s) && s->p99_s >= s->p50_s)) {
-        return EST_FAIL(diag, EST_EINVAL, "sample.p99_s: %g must be finite and >= p50 %g",
-                        s->p99_s, s->p50_s);
+        return EST_FAIL(diag, EST_EINVAL, "sample.p99_s: %g must be finite and >= p50 %g", s->p99_s,
+                        s->p50_s);
     }
     if (s->count < 1) {
         return EST_FAIL(diag, EST_EINVAL, "sample.count: %lld must be at least 1",
@@ -233,17 +228,14 @@ est_status est_sample_validate(const est_sample *s, est_diag *diag)
 double est_predict_sample(const est_sample *s, const est_coeffs *k)
 {
     switch (s->kind) {
-    case EST_SAMPLE_GEMM:
-        return est_gemm_batched_time_s(k, s->batch, s->m, s->n, s->k, s->dtype);
+    case EST_SAMPLE_GEMM: return est_gemm_batched_time_s(k, s->batch, s->m, s->n, s->k, s->dtype);
     case EST_SAMPLE_ATTENTION:
         return est_attention_time_s(k, s->b, s->heads, s->head_dim, s->seq, s->seq_kv, s->causal,
                                     s->attn, s->backward, s->dtype);
-    case EST_SAMPLE_MEMBOUND:
-        return est_membound_time_s(k, s->bytes);
+    case EST_SAMPLE_MEMBOUND: return est_membound_time_s(k, s->bytes);
     case EST_SAMPLE_COLLECTIVE:
         return est_collective_time_s(k, s->coll, s->algo, s->bytes, s->nranks, s->link);
-    default:
-        return NAN;
+    default: return NAN;
     }
 }
 
@@ -264,11 +256,8 @@ double est_sample_rate(const est_sample *s, double t_s)
         double mult = s->backward ? (flash ? 2.5 : 2.0) : 1.0;
         return mult * fwd / t_s;
     }
-    case EST_SAMPLE_MEMBOUND:
-        return s->bytes / t_s;
-    case EST_SAMPLE_COLLECTIVE:
-        return s->bytes / t_s * est_busbw_factor(s->coll, s->nranks);
-    default:
-        return 0.0;
+    case EST_SAMPLE_MEMBOUND: return s->bytes / t_s;
+    case EST_SAMPLE_COLLECTIVE: return s->bytes / t_s * est_busbw_factor(s->coll, s->nranks);
+    default: return 0.0;
     }
 }

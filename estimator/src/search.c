@@ -104,8 +104,7 @@ static void sift_up(est_search_result *h, int i)
     }
 }
 
-static void keep(sctx *c, const est_parallel *par, est_rank_order order,
-                 const est_time_report *t)
+static void keep(sctx *c, const est_parallel *par, est_rank_order order, const est_time_report *t)
 {
     if (c->cap <= 0) {
         return;
@@ -174,14 +173,10 @@ static bool divides(int64_t a, int64_t b)
 static int n_shardings(est_framework fw)
 {
     switch (fw) {
-    case EST_FW_MEGATRON:
-        return 2;
-    case EST_FW_DEEPSPEED:
-        return 4;
-    case EST_FW_FSDP:
-        return 3;
-    default:
-        return 1;
+    case EST_FW_MEGATRON: return 2;
+    case EST_FW_DEEPSPEED: return 4;
+    case EST_FW_FSDP: return 3;
+    default: return 1;
     }
 }
 
@@ -191,14 +186,11 @@ static void set_sharding(est_parallel *p, int i)
     p->fsdp = EST_FSDP_NONE;
     switch (p->framework) {
     case EST_FW_MEGATRON:
-    case EST_FW_DEEPSPEED:
-        p->zero = i;
-        break;
+    case EST_FW_DEEPSPEED: p->zero = i; break;
     case EST_FW_FSDP:
         p->fsdp = i == 0 ? EST_FSDP_FULL : (i == 1 ? EST_FSDP_GRAD_OP : EST_FSDP_HYBRID);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -256,8 +248,8 @@ est_search_space est_search_space_default(void)
 
 const char *est_reject_name(est_reject r)
 {
-    static const char *names[EST_REJ_COUNT] = {"gbs", "seq", "layers", "ep", "framework",
-                                               "other", "time model"};
+    static const char *names[EST_REJ_COUNT] = {"gbs",       "seq",   "layers",    "ep",
+                                               "framework", "other", "time model"};
     return (int)r >= 0 && r < EST_REJ_COUNT ? names[r] : "unknown";
 }
 

@@ -228,7 +228,10 @@ est_status est_diag_set(est_diag *diag, est_status s, const char *file, int line
         case 'f': put_fixed(&o, va_arg(ap, double), prec < 0 ? 6 : prec); break;
         case '%': put_c(&o, '%'); break;
         case '\0': f--; break;
-        default: put_c(&o, '%'); put_c(&o, *f); break;
+        default:
+            put_c(&o, '%');
+            put_c(&o, *f);
+            break;
         }
     }
     va_end(ap);

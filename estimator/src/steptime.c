@@ -21,23 +21,23 @@
 #include "est/flops.h"
 #include "est/steptime.h"
 
-#define ACT_BYTES 2.0          /* 16-bit activations */
+#define ACT_BYTES         2.0  /* 16-bit activations */
 #define DDP_BUCKET_PARAMS 40e6 /* Megatron DDP bucket: max(40M, 1M * dp) parameters */
 
 // ---------------------------------------------------------------------------
 // per-layer costs of one micro-batch on one GPU
 
 typedef struct layer_cost {
-    double fwd_s;       /* forward compute (GEMMs + attention + memory-bound) */
-    double bwd_s;       /* backward compute */
-    double wgrad_s;     /* the weight-gradient GEMMs within bwd_s (overlap window for TP bwd) */
-    double attn_fwd_s;  /* attention core forward (selective recompute, CP overlap window) */
-    double attn_bwd_s;  /* attention core backward */
-    double tp_fwd_s;    /* TP/SP collectives, forward */
-    double tp_bwd_s;    /* TP/SP collectives, backward */
-    double cp_fwd_s;    /* CP K/V ring, forward (total) */
-    double cp_bwd_s;    /* CP K/V + dK/dV ring, backward (total) */
-    double ep_s;        /* EP all-to-all, forward + backward */
+    double fwd_s;      /* forward compute (GEMMs + attention + memory-bound) */
+    double bwd_s;      /* backward compute */
+    double wgrad_s;    /* the weight-gradient GEMMs within bwd_s (overlap window for TP bwd) */
+    double attn_fwd_s; /* attention core forward (selective recompute, CP overlap window) */
+    double attn_bwd_s; /* attention core backward */
+    double tp_fwd_s;   /* TP/SP collectives, forward */
+    double tp_bwd_s;   /* TP/SP collectives, backward */
+    double cp_fwd_s;   /* CP K/V ring, forward (total) */
+    double cp_bwd_s;   /* CP K/V + dK/dV ring, backward (total) */
+    double ep_s;       /* EP all-to-all, forward + backward */
 } layer_cost;
 
 typedef struct ctx {
@@ -46,7 +46,7 @@ typedef struct ctx {
     const est_coeffs *k;
     est_time_opts o;
     est_dtype dt;
-    int64_t tok;        /* tokens of one micro-batch on one GPU: b*s/c */
+    int64_t tok; /* tokens of one micro-batch on one GPU: b*s/c */
     int t, c, e, d, p, v;
     int tp_rpn, cp_rpn, ep_rpn, dp_rpn, pp_rpn; /* ranks per node of each group */
 } ctx;
@@ -64,8 +64,8 @@ static void linear(const ctx *x, int64_t n, int64_t kd, double *fwd, double *bwd
 }
 
 /* grouped expert GEMMs: `groups` experts, each with `rows` tokens */
-static void grouped(const ctx *x, int64_t groups, int64_t rows, int64_t n, int64_t kd,
-                    double *fwd, double *bwd, double *wgrad)
+static void grouped(const ctx *x, int64_t groups, int64_t rows, int64_t n, int64_t kd, double *fwd,
+                    double *bwd, double *wgrad)
 {
     if (rows <= 0) {
         return;
@@ -116,10 +116,10 @@ static void layer_costs(const ctx *x, bool moe, layer_cost *lc)
     }
     /* attention core: b sequences, a/t heads, s/c queries against s keys (CP ring), causal */
     int64_t b = par->mbs, sq = par->seq / x->c, skv = par->seq;
-    lc->attn_fwd_s = est_attention_time_s(x->k, b, aq, hd, sq, skv, true, par->attention, false,
-                                          EST_DT_BF16);
-    lc->attn_bwd_s = est_attention_time_s(x->k, b, aq, hd, sq, skv, true, par->attention, true,
-                                          EST_DT_BF16);
+    lc->attn_fwd_s =
+        est_attention_time_s(x->k, b, aq, hd, sq, skv, true, par->attention, false, EST_DT_BF16);
+    lc->attn_bwd_s =
+        est_attention_time_s(x->k, b, aq, hd, sq, skv, true, par->attention, true, EST_DT_BF16);
     /* memory-bound kernels, forward bytes per token (docs/time.md#membound): two norms
        (read+write h), two residual adds with dropout (read 2h, write h), RoPE on q and k,
        the activation (GELU: f in/out; gated: 2f in, f out); norms and residuals act on T/t
@@ -146,30 +146,30 @@ static void layer_costs(const ctx *x, bool moe, layer_cost *lc)
         double bytes = (double)T * hh * ACT_BYTES;
         double one;
         if (par->sp) {
-            one = est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_AUTO, bytes,
-                                              x->t, x->tp_rpn) +
+            one = est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_AUTO, bytes, x->t,
+                                              x->tp_rpn) +
                   est_group_collective_time_s(x->k, EST_COLL_REDUCE_SCATTER, EST_ALGO_AUTO, bytes,
                                               x->t, x->tp_rpn);
         } else {
-            one = est_group_collective_time_s(x->k, EST_COLL_ALLREDUCE, EST_ALGO_AUTO, bytes,
-                                              x->t, x->tp_rpn);
+            one = est_group_collective_time_s(x->k, EST_COLL_ALLREDUCE, EST_ALGO_AUTO, bytes, x->t,
+                                              x->tp_rpn);
         }
         lc->tp_fwd_s = 2.0 * one;
         lc->tp_bwd_s = 2.0 * one;
         if (par->sp) {
             /* SP saves only its 1/t shard of each block input: backward all-gathers it again for
                the weight gradient (Korthikanti 2022 Sec. 4.2.2) */
-            lc->tp_bwd_s += 2.0 * est_group_collective_time_s(x->k, EST_COLL_ALLGATHER,
-                                                              EST_ALGO_AUTO, bytes, x->t,
-                                                              x->tp_rpn);
+            lc->tp_bwd_s +=
+                2.0 * est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_AUTO, bytes,
+                                                  x->t, x->tp_rpn);
         }
     }
     /* CP: ring of c-1 steps passing this rank's K and V (g/t heads, s/c tokens); backward passes
        K, V and their gradients. Overlapped with the attention core. */
     if (x->c > 1) {
         double kv = 2.0 * (double)b * (double)sq * (double)(g * hd) * ACT_BYTES;
-        double step = est_group_collective_time_s(x->k, EST_COLL_SENDRECV, EST_ALGO_RING, kv,
-                                                  x->c, x->cp_rpn);
+        double step = est_group_collective_time_s(x->k, EST_COLL_SENDRECV, EST_ALGO_RING, kv, x->c,
+                                                  x->cp_rpn);
         lc->cp_fwd_s = (double)(x->c - 1) * step;
         lc->cp_bwd_s = 2.0 * lc->cp_fwd_s;
     }
@@ -179,8 +179,8 @@ static void layer_costs(const ctx *x, bool moe, layer_cost *lc)
         if (par->sp) {
             bytes /= (double)t;
         }
-        lc->ep_s = 4.0 * est_group_collective_time_s(x->k, EST_COLL_ALLTOALL, EST_ALGO_RING,
-                                                     bytes, x->e, x->ep_rpn);
+        lc->ep_s = 4.0 * est_group_collective_time_s(x->k, EST_COLL_ALLTOALL, EST_ALGO_RING, bytes,
+                                                     x->e, x->ep_rpn);
     }
 }
 
@@ -188,13 +188,13 @@ static void layer_costs(const ctx *x, bool moe, layer_cost *lc)
 // stage totals
 
 typedef struct stage_cost {
-    double compute_s;   /* fwd + bwd + recompute of one micro-batch (all chunks) */
-    double recompute_s; /* within compute_s */
-    double bwd_s;       /* backward compute (DP overlap window) */
-    double fwd_s;       /* forward compute (param-gather overlap window) */
+    double compute_s;                    /* fwd + bwd + recompute of one micro-batch (all chunks) */
+    double recompute_s;                  /* within compute_s */
+    double bwd_s;                        /* backward compute (DP overlap window) */
+    double fwd_s;                        /* forward compute (param-gather overlap window) */
     double tp_s, cp_s, ep_s;             /* exposed per micro-batch */
     double tp_tot_s, cp_tot_s, ep_tot_s; /* totals per micro-batch */
-    double hidden_s;    /* communication hidden behind compute per micro-batch */
+    double hidden_s;                     /* communication hidden behind compute per micro-batch */
     int64_t layers;
 } stage_cost;
 
@@ -324,14 +324,10 @@ static double optimizer_bytes_per_param(est_optimizer o)
     /* fused/foreach update: read grad (4), read+write fp32 master (8) and each fp32 moment (8),
        write the 16-bit compute copy (2) */
     switch (o) {
-    case EST_OPT_SGD:
-        return 4.0 + 8.0 + 8.0 + 2.0;
-    case EST_OPT_ADAFACTOR:
-        return 4.0 + 8.0 + 2.0 + 2.0;
-    case EST_OPT_ADAM8BIT:
-        return 4.0 + 8.0 + 4.0 + 2.0;
-    default:
-        return 4.0 + 8.0 + 16.0 + 2.0;
+    case EST_OPT_SGD: return 4.0 + 8.0 + 8.0 + 2.0;
+    case EST_OPT_ADAFACTOR: return 4.0 + 8.0 + 2.0 + 2.0;
+    case EST_OPT_ADAM8BIT: return 4.0 + 8.0 + 4.0 + 2.0;
+    default: return 4.0 + 8.0 + 16.0 + 2.0;
     }
 }
 
@@ -360,8 +356,8 @@ static void dp_costs(const ctx *x, const est_param_counts *pc, const stage_cost 
     }
     dense_params /= (double)x->t;
     expert_params /= (double)x->t;
-    int dp_dense = x->d * x->c;                /* grads replicate over dp and cp */
-    int dp_exp = (x->d * x->c) / x->e;         /* expert data parallel */
+    int dp_dense = x->d * x->c;        /* grads replicate over dp and cp */
+    int dp_exp = (x->d * x->c) / x->e; /* expert data parallel */
     bool fp32_grads = par->grads_fp32 && par->framework != EST_FW_DEEPSPEED;
     double gb = fp32_grads ? 4.0 : 2.0;
     double pb = par->precision == EST_PREC_FP32 ? 4.0 : 2.0;
@@ -389,18 +385,17 @@ static void dp_costs(const ctx *x, const est_param_counts *pc, const stage_cost 
         } else if (zero <= 2) {
             t_grad += est_group_collective_time_s(x->k, EST_COLL_REDUCE_SCATTER, EST_ALGO_RING,
                                                   n * gb, g, grpn);
-            t_param += est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_RING,
-                                                   n * pb, g, grpn);
+            t_param += est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_RING, n * pb,
+                                                   g, grpn);
         } else {
             /* one all-gather and one reduce-scatter per layer (FSDP unit), latency included */
             int srpn = grpn < sh ? grpn : sh;
             double units = L > 0.0 ? L : 1.0;
-            double ag = units * est_group_collective_time_s(x->k, EST_COLL_ALLGATHER,
-                                                            EST_ALGO_RING, n * pb / units, sh,
-                                                            srpn);
-            double rs = units * est_group_collective_time_s(x->k, EST_COLL_REDUCE_SCATTER,
-                                                            EST_ALGO_RING, n * gb / units, sh,
-                                                            srpn);
+            double ag = units * est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_RING,
+                                                            n * pb / units, sh, srpn);
+            double rs =
+                units * est_group_collective_time_s(x->k, EST_COLL_REDUCE_SCATTER, EST_ALGO_RING,
+                                                    n * gb / units, sh, srpn);
             /* every micro-batch gathers the parameters for forward and again for backward and
                reduce-scatters its gradients (ZeRO-3 / FSDP FULL_SHARD); GRAD_OP keeps them */
             double gathers = par->fsdp == EST_FSDP_GRAD_OP ? 1.0 : 2.0;
@@ -418,23 +413,21 @@ static void dp_costs(const ctx *x, const est_param_counts *pc, const stage_cost 
     /* overlap windows: the gradient reduce hides behind the last micro-batch's backward (all of
        the backward for ZeRO-3, which reduces every micro-batch); the parameter all-gather of the
        distributed optimizer behind the next forward; the last bucket is always exposed */
-    double bucket = DDP_BUCKET_PARAMS > 1e6 * (double)dp_dense ? DDP_BUCKET_PARAMS
-                                                                 : 1e6 * (double)dp_dense;
+    double bucket =
+        DDP_BUCKET_PARAMS > 1e6 * (double)dp_dense ? DDP_BUCKET_PARAMS : 1e6 * (double)dp_dense;
     double total_params = dense_params + expert_params;
-    double last_bucket = total_params > 0.0 ? (bucket < total_params ? bucket / total_params : 1.0)
-                                            : 0.0;
+    double last_bucket =
+        total_params > 0.0 ? (bucket < total_params ? bucket / total_params : 1.0) : 0.0;
     double exp_grad, exp_param;
     if (zero >= 3) {
         double win_b = m_micro * busy->bwd_s, win_f = m_micro * (busy->fwd_s + busy->bwd_s);
         double per_unit = t_grad / (m_micro * (L > 0 ? L : 1.0));
-        exp_grad = par->overlap_grad_reduce ? pos(t_grad - win_b) + per_unit
-                                            : t_grad;
+        exp_grad = par->overlap_grad_reduce ? pos(t_grad - win_b) + per_unit : t_grad;
         exp_param = par->overlap_param_gather ? pos(t_param - win_f) + t_layer_gather : t_param;
     } else {
-        exp_grad = par->overlap_grad_reduce ? pos(t_grad - busy->bwd_s) + last_bucket * t_grad
-                                            : t_grad;
-        exp_param = par->overlap_param_gather ? pos(t_param - busy->fwd_s) +
-                                                    last_bucket * t_param
+        exp_grad =
+            par->overlap_grad_reduce ? pos(t_grad - busy->bwd_s) + last_bucket * t_grad : t_grad;
+        exp_param = par->overlap_param_gather ? pos(t_param - busy->fwd_s) + last_bucket * t_param
                                               : t_param;
     }
     if (exp_grad > t_grad) {
@@ -471,8 +464,8 @@ static void note(est_time_report *r, const char *s)
     }
 }
 
-est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts,
-                            est_time_report *out, est_diag *diag)
+est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts, est_time_report *out,
+                            est_diag *diag)
 {
     if (cfg == NULL || out == NULL || cfg->model == NULL || cfg->gpu == NULL) {
         return EST_FAIL(diag, EST_EINVAL, "step time: config, model and gpu are required");
@@ -480,8 +473,7 @@ est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts,
     const est_parallel *par = &cfg->par;
     if (par->dp <= 0 || par->mbs <= 0 || par->gbs <= 0 || par->tp <= 0 || par->pp <= 0 ||
         par->cp <= 0 || par->ep <= 0) {
-        return EST_FAIL(diag, EST_EINVAL, "step time: configuration not resolved (dp=%d)",
-                        par->dp);
+        return EST_FAIL(diag, EST_EINVAL, "step time: configuration not resolved (dp=%d)", par->dp);
     }
     if (par->finetune != EST_FT_FULL) {
         return EST_FAIL(diag, EST_EUNSUPPORTED,
@@ -605,8 +597,8 @@ est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts,
     est_model_flop_count(x.m, par->seq, &mf);
     double tokens = (double)par->gbs * (double)par->seq;
     out->model_flop = mf.model_per_token * tokens;
-    double rec_tok = est_recompute_flop_per_token(&mf, par->recompute, par->recompute_layers,
-                                                  busy.layers);
+    double rec_tok =
+        est_recompute_flop_per_token(&mf, par->recompute, par->recompute_layers, busy.layers);
     out->hardware_flop = out->model_flop + rec_tok * tokens;
     double n = (double)par->gpus;
     out->tokens_per_s = tokens / out->iteration_s;

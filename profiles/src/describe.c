@@ -46,9 +46,11 @@ static int describe_model(const char *name, char *buf, size_t cap)
     }
     const char *label = info.description[0] != '\0' ? info.description : m.name;
     if (m.experts > 0) {
-        return snprintf(buf, cap, "%s: %s params (%s active), MoE %lld experts top-%lld, %s, "
-                        "h %lld, L %lld", label, total, active, (long long)m.experts,
-                        (long long)m.top_k, attn, (long long)m.hidden, (long long)m.layers);
+        return snprintf(buf, cap,
+                        "%s: %s params (%s active), MoE %lld experts top-%lld, %s, "
+                        "h %lld, L %lld",
+                        label, total, active, (long long)m.experts, (long long)m.top_k, attn,
+                        (long long)m.hidden, (long long)m.layers);
     }
     return snprintf(buf, cap, "%s: %s params, %s, h %lld, L %lld", label, total, attn,
                     (long long)m.hidden, (long long)m.layers);
@@ -91,9 +93,9 @@ static int describe_cluster(const char *name, char *buf, size_t cap)
     if (c.nodes > 0) {
         snprintf(nodes, sizeof nodes, ", %d nodes", c.nodes);
     }
-    return snprintf(buf, cap, "%s: %d x %s per node%s, intra %.0f GB/s, %d x %.0f Gb/s NICs",
-                    label, c.gpus_per_node, c.gpu, nodes, c.intra_bytes_per_s / 1e9,
-                    c.nics_per_node, c.nic_bytes_per_s * 8 / 1e9);
+    return snprintf(buf, cap, "%s: %d x %s per node%s, intra %.0f GB/s, %d x %.0f Gb/s NICs", label,
+                    c.gpus_per_node, c.gpu, nodes, c.intra_bytes_per_s / 1e9, c.nics_per_node,
+                    c.nic_bytes_per_s * 8 / 1e9);
 }
 
 size_t prof_describe(prof_kind kind, const char *name, char *buf, size_t cap)

@@ -263,7 +263,8 @@ est_status prof_get_source(prof_ctx *c, const char *key, bool required, prof_inf
     info->source_keys[0] = '\0';
     const char *k;
     json_t *item;
-    json_object_foreach(v, k, item) {
+    json_object_foreach(v, k, item)
+    {
         if (!json_is_string(item)) {
             return EST_FAIL(diag, EST_EINVAL, "%s: %s%s.%s: expected a string, got %s", c->origin,
                             c->prefix, key, k, json_kind(item));
@@ -279,14 +280,17 @@ est_status prof_check_unknown(prof_ctx *c, est_diag *diag)
 {
     const char *k;
     json_t *item;
-    json_object_foreach(c->obj, k, item) {
+    json_object_foreach(c->obj, k, item)
+    {
         bool known = false;
         for (int i = 0; i < c->nseen && !known; i++) {
             known = strcmp(c->seen[i], k) == 0;
         }
         if (!known) {
-            return EST_FAIL(diag, EST_EINVAL, "%s: %s%s: unknown key (misspelt? see "
-                            "docs/profiles.md)", c->origin, c->prefix, k);
+            return EST_FAIL(diag, EST_EINVAL,
+                            "%s: %s%s: unknown key (misspelt? see "
+                            "docs/profiles.md)",
+                            c->origin, c->prefix, k);
         }
     }
     return EST_OK;

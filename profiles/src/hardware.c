@@ -26,8 +26,8 @@ static est_status get_fraction(prof_ctx *c, const char *key, double *out, est_di
     double v = *out;
     TRY(prof_get_qty(c, key, false, PROF_UNIT_PARAMS, false, &v, diag));
     if (!(v > 0.0) || v > 1.0) {
-        return EST_FAIL(diag, EST_EINVAL, "%s: %s: %g must be a fraction in (0, 1]", c->origin,
-                        key, v);
+        return EST_FAIL(diag, EST_EINVAL, "%s: %s: %g must be a fraction in (0, 1]", c->origin, key,
+                        v);
     }
     *out = v;
     return EST_OK;
@@ -80,8 +80,10 @@ est_status prof_gpu_from_json(json_t *root, const char *origin, const char *name
         return EST_FAIL(diag, EST_EINVAL, "%s: peak_flop_per_s: missing (required)", origin);
     }
     if (!json_is_object(peaks)) {
-        return EST_FAIL(diag, EST_EINVAL, "%s: peak_flop_per_s: expected an object "
-                        "{\"bf16\": \"989TFLOP/s\", ...}", origin);
+        return EST_FAIL(diag, EST_EINVAL,
+                        "%s: peak_flop_per_s: expected an object "
+                        "{\"bf16\": \"989TFLOP/s\", ...}",
+                        origin);
     }
     prof_ctx pc;
     prof_ctx_init(&pc, origin, peaks, "peak_flop_per_s.");
@@ -96,8 +98,8 @@ est_status prof_gpu_from_json(json_t *root, const char *origin, const char *name
     g.hbm_bytes_per_s = NAN;
     g.nvlink_bytes_per_s = NAN;
     g.pcie_bytes_per_s = NAN;
-    TRY(prof_get_qty(&c, "hbm_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false,
-                     &g.hbm_bytes_per_s, diag));
+    TRY(prof_get_qty(&c, "hbm_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false, &g.hbm_bytes_per_s,
+                     diag));
     TRY(prof_get_qty(&c, "nvlink_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, true,
                      &g.nvlink_bytes_per_s, diag));
     TRY(positive_rate(&c, "nvlink_bytes_per_s", g.nvlink_bytes_per_s, diag));
@@ -193,8 +195,8 @@ est_status prof_cluster_from_json(json_t *root, const char *origin, const char *
     TRY(prof_get_qty(&c, "intra_latency_s", true, PROF_UNIT_SECONDS, false, &k.intra_latency_s,
                      diag));
     TRY(get_int(&c, "nics_per_node", true, 1, &k.nics_per_node, diag));
-    TRY(prof_get_qty(&c, "nic_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false,
-                     &k.nic_bytes_per_s, diag));
+    TRY(prof_get_qty(&c, "nic_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false, &k.nic_bytes_per_s,
+                     diag));
     k.inter_bytes_per_s = k.nic_bytes_per_s * k.nics_per_node / k.gpus_per_node;
     TRY(prof_get_qty(&c, "inter_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, false,
                      &k.inter_bytes_per_s, diag));

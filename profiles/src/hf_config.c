@@ -27,12 +27,12 @@ typedef enum hf_family {
 } hf_family;
 
 typedef struct hf_type {
-    const char *name;      /* model_type */
+    const char *name; /* model_type */
     hf_family family;
-    bool tie_default;      /* tie_word_embeddings default of the config class */
-    bool qkv_bias_always;  /* Qwen2: q/k/v have bias=True hard-coded, o_proj none */
+    bool tie_default;        /* tie_word_embeddings default of the config class */
+    bool qkv_bias_always;    /* Qwen2: q/k/v have bias=True hard-coded, o_proj none */
     bool attention_bias_key; /* reads "attention_bias" (q,k,v,o) */
-    bool qk_norm;          /* Qwen3: RMSNorm on q and k per head */
+    bool qk_norm;            /* Qwen3: RMSNorm on q and k per head */
 } hf_type;
 
 /* Defaults: LlamaConfig/MistralConfig/MixtralConfig/Qwen2Config/Qwen2MoeConfig/Qwen3Config
@@ -59,8 +59,8 @@ static est_status req_i64(prof_ctx *c, const char *type, const char *key, int64_
 {
     json_t *v = json_object_get(c->obj, key);
     if (v == NULL || json_is_null(v)) {
-        return EST_FAIL(diag, EST_EINVAL, "%s: %s: missing (required for model_type %s)",
-                        c->origin, key, type);
+        return EST_FAIL(diag, EST_EINVAL, "%s: %s: missing (required for model_type %s)", c->origin,
+                        key, type);
     }
     return prof_get_i64(c, key, true, 1, out, diag);
 }
@@ -102,8 +102,10 @@ static est_status gated_act(prof_ctx *c, const char *type, est_act *out, est_dia
         } else if (strncmp(s, "gelu", 4) == 0) {
             *out = EST_ACT_GEGLU;
         } else {
-            return EST_FAIL(diag, EST_EUNSUPPORTED, "%s: %s: \"%s\" is not modelled for "
-                            "model_type %s (silu or gelu)", c->origin, keys[i], s, type);
+            return EST_FAIL(diag, EST_EUNSUPPORTED,
+                            "%s: %s: \"%s\" is not modelled for "
+                            "model_type %s (silu or gelu)",
+                            c->origin, keys[i], s, type);
         }
         return EST_OK;
     }
@@ -174,15 +176,20 @@ static est_status llama_like(prof_ctx *c, const hf_type *t, est_model *m, est_di
         json_t *only = json_object_get(c->obj, "mlp_only_layers");
         if (only != NULL && !json_is_null(only)) {
             if (!json_is_array(only)) {
-                return EST_FAIL(diag, EST_EINVAL, "%s: mlp_only_layers: expected an array of "
-                                "layer indices", c->origin);
+                return EST_FAIL(diag, EST_EINVAL,
+                                "%s: mlp_only_layers: expected an array of "
+                                "layer indices",
+                                c->origin);
             }
             size_t i;
             json_t *item;
-            json_array_foreach(only, i, item) {
+            json_array_foreach(only, i, item)
+            {
                 if (!json_is_integer(item) || json_integer_value(item) != (json_int_t)i) {
-                    return EST_FAIL(diag, EST_EUNSUPPORTED, "%s: mlp_only_layers: only a prefix "
-                                    "0,1,..,k-1 of dense layers is modelled", c->origin);
+                    return EST_FAIL(diag, EST_EUNSUPPORTED,
+                                    "%s: mlp_only_layers: only a prefix "
+                                    "0,1,..,k-1 of dense layers is modelled",
+                                    c->origin);
                 }
             }
             m->moe_first_dense = (int64_t)json_array_size(only);
@@ -253,8 +260,10 @@ est_status prof_hf_from_json(json_t *root, const char *origin, const char *name,
         }
     }
     if (t == NULL) {
-        return EST_FAIL(diag, EST_EUNSUPPORTED, "%s: model_type: \"%s\" is not supported "
-                        "(supported: %s)", origin, type, hf_supported);
+        return EST_FAIL(diag, EST_EUNSUPPORTED,
+                        "%s: model_type: \"%s\" is not supported "
+                        "(supported: %s)",
+                        origin, type, hf_supported);
     }
     prof_ctx c;
     prof_ctx_init(&c, origin, root, "");

@@ -22,7 +22,7 @@
 #endif
 
 #define MAX_FILE_BYTES (16L << 20)
-#define MAX_DIRS 16
+#define MAX_DIRS       16
 
 static const char *const kind_dir[PROF_KIND_COUNT] = {"models", "gpus", "clusters"};
 static const char *const kind_word[PROF_KIND_COUNT] = {"model", "GPU", "cluster"};
@@ -294,7 +294,8 @@ static void file_aliases(const char *path, name_list *out)
     json_t *al = json_object_get(root, "aliases");
     size_t i;
     json_t *item;
-    json_array_foreach(al, i, item) {
+    json_array_foreach(al, i, item)
+    {
         if (json_is_string(item)) {
             list_add(out, json_string_value(item));
         }
@@ -403,8 +404,8 @@ static void info_init(prof_info *info)
     info->params_active_stated_tol = NAN;
 }
 
-static est_status parse_any(prof_kind kind, const char *text, const char *origin,
-                            const char *name, void *out, prof_info *info, est_diag *diag)
+static est_status parse_any(prof_kind kind, const char *text, const char *origin, const char *name,
+                            void *out, prof_info *info, est_diag *diag)
 {
     json_t *root = NULL;
     est_status s = prof_parse_text(text, origin, &root, diag);
@@ -449,8 +450,8 @@ static est_status load_any(prof_kind kind, const char *name_or_path, void *out, 
     } else {
         char norm[LLMCAL_NAME_MAX];
         if (strlen(name_or_path) >= sizeof norm) {
-            return EST_FAIL(diag, EST_ENOTFOUND, "unknown %s '%s' (name too long)",
-                            kind_word[kind], name_or_path);
+            return EST_FAIL(diag, EST_ENOTFOUND, "unknown %s '%s' (name too long)", kind_word[kind],
+                            name_or_path);
         }
         prof_normalize(name_or_path, norm, sizeof norm);
         char stem[256];

@@ -65,7 +65,8 @@ static est_status check_aliases(prof_ctx *c, est_diag *diag)
     }
     size_t i;
     json_t *item;
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         if (!json_is_string(item) || json_string_length(item) == 0 ||
             json_string_length(item) >= LLMCAL_NAME_MAX) {
             return EST_FAIL(diag, EST_EINVAL, "%s: aliases[%zu]: expected a non-empty name",
@@ -138,8 +139,10 @@ est_status prof_model_from_json(json_t *root, const char *origin, const char *na
     m.moe_every = moe ? 1 : 0;
     TRY(prof_get_i64(&c, "moe_every", false, moe ? 1 : 0, &m.moe_every, diag));
     if (!moe && (m.top_k || m.moe_ffn || m.shared_experts || m.moe_first_dense)) {
-        return EST_FAIL(diag, EST_EINVAL, "%s: experts: MoE fields given but experts is 0 or "
-                        "missing", origin);
+        return EST_FAIL(diag, EST_EINVAL,
+                        "%s: experts: MoE fields given but experts is 0 or "
+                        "missing",
+                        origin);
     }
 
     TRY(get_stated(&c, "params_stated", &m.params_stated, &info->params_stated_tol, diag));
@@ -150,12 +153,16 @@ est_status prof_model_from_json(json_t *root, const char *origin, const char *na
     prof_mark_seen(&c, "params_stated_tolerance");
     if (t != NULL) {
         if (!json_is_number(t) || !(json_number_value(t) >= 0) || json_number_value(t) >= 1) {
-            return EST_FAIL(diag, EST_EINVAL, "%s: params_stated_tolerance: expected a relative "
-                            "tolerance in [0, 1)", origin);
+            return EST_FAIL(diag, EST_EINVAL,
+                            "%s: params_stated_tolerance: expected a relative "
+                            "tolerance in [0, 1)",
+                            origin);
         }
         if (m.params_stated <= 0) {
-            return EST_FAIL(diag, EST_EINVAL, "%s: params_stated_tolerance: given without "
-                            "params_stated", origin);
+            return EST_FAIL(diag, EST_EINVAL,
+                            "%s: params_stated_tolerance: given without "
+                            "params_stated",
+                            origin);
         }
         rel = json_number_value(t);
         info->params_stated_tol = rel * m.params_stated;

@@ -22,12 +22,9 @@ double rt_now_s(void)
 static rt_time_part part_of(rt_group g)
 {
     switch (g) {
-    case RT_G_TP:
-        return RT_T_TP_COMM;
-    case RT_G_PP:
-        return RT_T_PP_COMM;
-    default:
-        return RT_T_DP_COMM;
+    case RT_G_TP: return RT_T_TP_COMM;
+    case RT_G_PP: return RT_T_PP_COMM;
+    default: return RT_T_DP_COMM;
     }
 }
 
@@ -35,12 +32,9 @@ static rt_time_part part_of(rt_group g)
 static int64_t group_stride(const rt_rank *r, rt_group g)
 {
     switch (g) {
-    case RT_G_TP:
-        return 1;
-    case RT_G_DP:
-        return r->T_;
-    default:
-        return (int64_t)r->T_ * r->D_;
+    case RT_G_TP: return 1;
+    case RT_G_DP: return r->T_;
+    default: return (int64_t)r->T_ * r->D_;
     }
 }
 
@@ -63,13 +57,10 @@ double rt_model_coll_s(const rt_rank *r, rt_group g, int kind, size_t bytes)
     double alpha = inter ? c->inter_latency_s : c->intra_latency_s;
     double b = (double)bytes;
     switch (kind) {
-    case RT_COLL_AR:
-        return 2.0 * (n - 1) / n * b / bw + 2.0 * (n - 1) * alpha;
+    case RT_COLL_AR: return 2.0 * (n - 1) / n * b / bw + 2.0 * (n - 1) * alpha;
     case RT_COLL_RS:
-    case RT_COLL_AG:
-        return (double)(n - 1) / n * b / bw + (n - 1) * alpha;
-    default:
-        return b / bw + alpha;
+    case RT_COLL_AG: return (double)(n - 1) / n * b / bw + (n - 1) * alpha;
+    default: return b / bw + alpha;
     }
 }
 

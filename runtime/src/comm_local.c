@@ -19,19 +19,19 @@
 #include <string.h>
 
 typedef struct lgroup {
-    int n;                    /* members */
+    int n; /* members */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int arrived;
     unsigned gen;
-    void **out;               /* (n) posted buffers */
+    void **out; /* (n) posted buffers */
 } lgroup;
 
 typedef struct msg {
     struct msg *next;
-    int src;                  /* global rank of the sender */
+    int src; /* global rank of the sender */
     int tag;
-    size_t n;                 /* bytes */
+    size_t n; /* bytes */
     unsigned char data[];
 } msg;
 
@@ -47,7 +47,7 @@ struct rt_world {
     atomic_int aborted;
     lgroup *tpg, *dpg, *embg; /* [D*P], [T*P], [T*D] */
     int n_tpg, n_dpg, n_embg;
-    mailbox *mbox;            /* [R] */
+    mailbox *mbox; /* [R] */
 };
 
 // ---------------------------------------------------------------------------
@@ -186,32 +186,22 @@ void rt_world_attach(rt_world *w, rt_rank *r)
 int rt_group_size(const rt_rank *r, rt_group g)
 {
     switch (g) {
-    case RT_G_TP:
-        return r->T_;
-    case RT_G_DP:
-        return r->D_;
-    case RT_G_PP:
-        return r->P_;
-    case RT_G_EMB:
-        return r->P_ > 1 ? 2 : 1;
-    default:
-        return 1;
+    case RT_G_TP: return r->T_;
+    case RT_G_DP: return r->D_;
+    case RT_G_PP: return r->P_;
+    case RT_G_EMB: return r->P_ > 1 ? 2 : 1;
+    default: return 1;
     }
 }
 
 int rt_group_index(const rt_rank *r, rt_group g)
 {
     switch (g) {
-    case RT_G_TP:
-        return r->tp;
-    case RT_G_DP:
-        return r->dp;
-    case RT_G_PP:
-        return r->pp;
-    case RT_G_EMB:
-        return r->pp == 0 ? 0 : 1;
-    default:
-        return 0;
+    case RT_G_TP: return r->tp;
+    case RT_G_DP: return r->dp;
+    case RT_G_PP: return r->pp;
+    case RT_G_EMB: return r->pp == 0 ? 0 : 1;
+    default: return 0;
     }
 }
 
@@ -219,14 +209,10 @@ static lgroup *group_of(rt_rank *r, rt_group g)
 {
     rt_world *w = r->world;
     switch (g) {
-    case RT_G_TP:
-        return &w->tpg[r->dp + w->D * r->pp];
-    case RT_G_DP:
-        return &w->dpg[r->tp + w->T * r->pp];
-    case RT_G_EMB:
-        return w->n_embg ? &w->embg[r->tp + w->T * r->dp] : NULL;
-    default:
-        return NULL;
+    case RT_G_TP: return &w->tpg[r->dp + w->D * r->pp];
+    case RT_G_DP: return &w->dpg[r->tp + w->T * r->pp];
+    case RT_G_EMB: return w->n_embg ? &w->embg[r->tp + w->T * r->dp] : NULL;
+    default: return NULL;
     }
 }
 
@@ -272,8 +258,8 @@ static void st(void *p, size_t k, float v, rt_dtype dt)
     }
 }
 
-est_status rt_local_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
-                              rt_redop op, est_diag *diag)
+est_status rt_local_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt, rt_redop op,
+                              est_diag *diag)
 {
     int size = rt_group_size(r, g);
     if (size == 1 || r->solo) {

@@ -25,7 +25,7 @@
 // log-sum-exp in fp32 (as Megatron/flash-attention keep them), each piece 256-byte aligned
 
 typedef struct carver {
-    char *p;      /* NULL: only count */
+    char *p; /* NULL: only count */
     size_t bytes;
 } carver;
 
@@ -91,8 +91,8 @@ static void *P(rt_rank *r, const rt_chunk *c, int l, int k)
     if (c->toff[k] < 0) {
         return NULL;
     }
-    return rt_elem(r->buf[c->buf].p,
-                   (size_t)(c->lay_off + (int64_t)l * c->lay_stride + c->toff[k]), r->adt);
+    return rt_elem(r->buf[c->buf].p, (size_t)(c->lay_off + (int64_t)l * c->lay_stride + c->toff[k]),
+                   r->adt);
 }
 
 /* weights at offset off of buffer b */
@@ -191,8 +191,8 @@ est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_d
         be->bias_bwd(r, G(r, c, l, RT_FPB), r->dres, Ns, C);
     }
     TRYS(gather_rows(r, r->dres, r->full1, &dyF, diag));
-    be->matmul_bwd(r, r->dfca, G(r, c, l, RT_FPW), NULL, dyF, la->fca, P(r, c, l, RT_FPW), N,
-                   dm->F, C);
+    be->matmul_bwd(r, r->dfca, G(r, c, l, RT_FPW), NULL, dyF, la->fca, P(r, c, l, RT_FPW), N, dm->F,
+                   C);
     be->act_bwd(r, r->dfch, r->dfca, la->fch, N, dm->F, dm->act);
     TRYS(gather_rows(r, la->ln2, r->full2, &lnF, diag));
     be->matmul_bwd(r, r->full1, G(r, c, l, RT_FCW), G(r, c, l, RT_FCB), r->dfch, lnF,
@@ -255,8 +255,7 @@ est_status rt_embed_bwd(rt_rank *r, const rt_chunk *c, est_diag *diag)
         be->pos_bwd(r, r->buf[c->buf].gw + c->wpe_off, r->dres, dm->Ns, dm->T, dm->C, row0);
     }
     TRYS(gather_rows(r, r->dres, r->full1, &dF, diag));
-    be->embed_bwd(r, r->buf[c->wte_buf].gw + c->wte_off, dF, r->tok, dm->N, dm->C, dm->voff,
-                  dm->V);
+    be->embed_bwd(r, r->buf[c->wte_buf].gw + c->wte_off, dF, r->tok, dm->N, dm->C, dm->voff, dm->V);
     return EST_OK;
 }
 

@@ -79,14 +79,10 @@ static bool tensor_desc(const est_model *m, int tp, int kind, rt_tdesc *out)
     switch (kind) {
     case RT_LN1W:
     case RT_LN2W:
-    case RT_LNFW:
-        *out = desc1(h, h, 1, 1);
-        return true;
+    case RT_LNFW: *out = desc1(h, h, 1, 1); return true;
     case RT_LN1B:
     case RT_LN2B:
-    case RT_LNFB:
-        *out = desc1(h, h, 1, 1);
-        return ln;
+    case RT_LNFB: *out = desc1(h, h, 1, 1); return ln;
     case RT_QKVW:
     case RT_QKVB: {
         int64_t cols = kind == RT_QKVW ? h : 1;
@@ -96,12 +92,8 @@ static bool tensor_desc(const est_model *m, int tp, int kind, rt_tdesc *out)
         out->lrow[1] = out->lrow[2] = KVD / tp;
         return kind == RT_QKVW || m->qkv_bias;
     }
-    case RT_AOW:
-        *out = desc1(h, h, QD, QD / tp);
-        return true;
-    case RT_AOB:
-        *out = desc1(h, h, 1, 1);
-        return m->out_bias;
+    case RT_AOW: *out = desc1(h, h, QD, QD / tp); return true;
+    case RT_AOB: *out = desc1(h, h, 1, 1); return m->out_bias;
     case RT_FCW:
     case RT_FCB: {
         int64_t cols = kind == RT_FCW ? h : 1;
@@ -113,23 +105,14 @@ static bool tensor_desc(const est_model *m, int tp, int kind, rt_tdesc *out)
         }
         return kind == RT_FCW || m->mlp_bias;
     }
-    case RT_FPW:
-        *out = desc1(h, h, f, f / tp);
-        return true;
-    case RT_FPB:
-        *out = desc1(h, h, 1, 1);
-        return m->mlp_bias;
-    case RT_WTE:
-        *out = desc1(m->vocab, m->vocab / tp, h, h);
-        return true;
-    case RT_HEAD:
-        *out = desc1(m->vocab, m->vocab / tp, h, h);
-        return !m->tied_embeddings;
+    case RT_FPW: *out = desc1(h, h, f, f / tp); return true;
+    case RT_FPB: *out = desc1(h, h, 1, 1); return m->mlp_bias;
+    case RT_WTE: *out = desc1(m->vocab, m->vocab / tp, h, h); return true;
+    case RT_HEAD: *out = desc1(m->vocab, m->vocab / tp, h, h); return !m->tied_embeddings;
     case RT_WPE:
         *out = desc1(m->max_positions, m->max_positions, h, h);
         return m->pos == EST_POS_LEARNED;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -231,8 +214,7 @@ float rt_init_value(int kind, int64_t canon_global, int layers, uint64_t seed)
     case RT_AOW:
     case RT_FPW:
         return (float)(0.02 / sqrt(2.0 * layers) * z); /* GPT-2 residual-projection scaling */
-    default:
-        return (float)(0.02 * z); /* weights and (deliberately non-zero) biases */
+    default: return (float)(0.02 * z); /* weights and (deliberately non-zero) biases */
     }
 }
 
@@ -264,8 +246,7 @@ static est_status add_tensor(rt_rank *r, rt_pbuf *b, int kind, int layer, int64_
     t->desc = d;
     t->n = desc_numel(&d, true);
     t->canon_off = coff[kind] + (layer >= 0 ? (int64_t)layer * lay : 0);
-    t->tp_repl = desc_numel(&d, true) == desc_numel(&d, false) && kind != RT_WTE &&
-                 kind != RT_HEAD;
+    t->tp_repl = desc_numel(&d, true) == desc_numel(&d, false) && kind != RT_WTE && kind != RT_HEAD;
     if (r->T_ == 1) {
         t->tp_repl = false;
     }

@@ -18,7 +18,7 @@
 #include "rt/rt.h"
 
 #define RT_ALIGN_BYTES 256 /* alignment of every carved sub-buffer */
-#define RT_MAX_CHUNKS 64   /* virtual stages per rank (vpp) */
+#define RT_MAX_CHUNKS  64  /* virtual stages per rank (vpp) */
 
 typedef struct rt_rank rt_rank;
 typedef struct rt_world rt_world;
@@ -64,7 +64,7 @@ typedef struct rt_backend {
     void (*copy)(rt_rank *r, void *dst, const void *src, size_t bytes);
     void (*to_host)(rt_rank *r, void *dst, const void *src, size_t bytes);
     void (*to_dev)(rt_rank *r, void *dst, const void *src, size_t bytes);
-    double (*clock)(rt_rank *r); /* seconds; waits for queued device work first */
+    double (*clock)(rt_rank *r);         /* seconds; waits for queued device work first */
     uint64_t (*driver_used)(rt_rank *r); /* bytes in use as the driver reports; NULL = n/a */
     /* phase timeline (NULL: host clock, as on the CPU): mark(part) records an event on the stream
        without waiting, opening a segment of `part` (RT_T_COUNT: not timed) that the next mark
@@ -107,8 +107,8 @@ typedef struct rt_backend {
     void (*ce_partial)(rt_rank *r, float *stats, const void *logits, const float *mx,
                        const int *tgt, int N, int V, int voff);
     /* probs (fp32) may alias logits when r->adt is fp32 */
-    void (*ce_finish)(rt_rank *r, float *probs, float *losses, const float *stats,
-                      const float *mx, const void *logits, int N, int V);
+    void (*ce_finish)(rt_rank *r, float *probs, float *losses, const float *stats, const float *mx,
+                      const void *logits, int N, int V);
     /* dlogits = (probs - onehot) * scale, stored in r->adt; may alias probs when fp32 */
     void (*ce_bwd)(rt_rank *r, void *dlogits, const float *probs, const int *tgt, int N, int V,
                    int voff, float scale);
@@ -116,8 +116,8 @@ typedef struct rt_backend {
     void (*adamw)(rt_rank *r, float *p, const float *g, float *m, float *v, void *model, size_t n,
                   float lr, float b1, float b2, float eps, float wd, int t);
     /* collectives over a group of ranks, elements of type dt; in place where noted */
-    est_status (*allreduce)(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
-                            rt_redop op, est_diag *diag);
+    est_status (*allreduce)(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt, rt_redop op,
+                            est_diag *diag);
     /* reduce_scatter: buf holds size*count; the sum of this rank's part lands at
        buf + idx*count (idx = this rank's index in the group) */
     est_status (*reduce_scatter)(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
@@ -138,8 +138,19 @@ extern const rt_backend rt_backend_cpu;
 
 /* tensors of one transformer layer, in buffer order */
 enum {
-    RT_LN1W = 0, RT_LN1B, RT_QKVW, RT_QKVB, RT_AOW, RT_AOB, RT_LN2W, RT_LN2B, RT_FCW, RT_FCB,
-    RT_FPW, RT_FPB, RT_LT_COUNT
+    RT_LN1W = 0,
+    RT_LN1B,
+    RT_QKVW,
+    RT_QKVB,
+    RT_AOW,
+    RT_AOB,
+    RT_LN2W,
+    RT_LN2B,
+    RT_FCW,
+    RT_FCB,
+    RT_FPW,
+    RT_FPB,
+    RT_LT_COUNT
 };
 /* tensors outside the layers */
 enum { RT_WTE = RT_LT_COUNT, RT_WPE, RT_LNFW, RT_LNFB, RT_HEAD, RT_TK_COUNT };
@@ -159,46 +170,48 @@ typedef struct rt_tensor {
     int64_t n;         /* local elements */
     int64_t canon_off; /* offset of the canonical tensor in the canonical layout */
     rt_tdesc desc;
-    bool tp_repl;      /* replicated over TP: its gradient is TP-summed under SP */
-    bool writer;       /* this rank writes it to canonical outputs (one writer per element) */
+    bool tp_repl; /* replicated over TP: its gradient is TP-summed under SP */
+    bool writer;  /* this rank writes it to canonical outputs (one writer per element) */
 } rt_tensor;
 
 /* a flat parameter buffer and its DP shard (ZeRO) */
 typedef struct rt_pbuf {
-    int64_t n;         /* elements, padded to a multiple of dp */
-    int64_t lo, hi;    /* range of grads/optimizer states this rank holds */
-    void *p;           /* (n) parameters used by forward/backward, in r->adt */
-    float *master;     /* (hi-lo) fp32 master weights: own buffer (bf16) or p + lo (fp32) */
-    float *g;          /* (n) gradients (ZeRO 0/1) or (hi-lo) shard accumulator (ZeRO-2) */
-    float *gw;         /* (n) gradients being written by backward (= g unless ZeRO-2) */
-    float *m, *v;      /* (hi-lo) AdamW moments */
-    rt_tensor *t;      /* tensors, nt of them (owned) */
+    int64_t n;      /* elements, padded to a multiple of dp */
+    int64_t lo, hi; /* range of grads/optimizer states this rank holds */
+    void *p;        /* (n) parameters used by forward/backward, in r->adt */
+    float *master;  /* (hi-lo) fp32 master weights: own buffer (bf16) or p + lo (fp32) */
+    float *g;       /* (n) gradients (ZeRO 0/1) or (hi-lo) shard accumulator (ZeRO-2) */
+    float *gw;      /* (n) gradients being written by backward (= g unless ZeRO-2) */
+    float *m, *v;   /* (hi-lo) AdamW moments */
+    rt_tensor *t;   /* tensors, nt of them (owned) */
     int nt;
-    bool is_wte;       /* the tied embedding copy shared by first and last stage (EMB group) */
+    bool is_wte; /* the tied embedding copy shared by first and last stage (EMB group) */
 } rt_pbuf;
 
 typedef struct rt_chunk {
-    int vstage;              /* virtual pipeline stage 0..pp*vpp-1 */
-    int layer0, nl;          /* first global layer, layers */
-    bool first, last;        /* holds the embedding / the head */
-    int buf;                 /* its parameter buffer */
-    int64_t lay_off;         /* offset of layer 0 in buf */
-    int64_t lay_stride;      /* elements per layer */
+    int vstage;                /* virtual pipeline stage 0..pp*vpp-1 */
+    int layer0, nl;            /* first global layer, layers */
+    bool first, last;          /* holds the embedding / the head */
+    int buf;                   /* its parameter buffer */
+    int64_t lay_off;           /* offset of layer 0 in buf */
+    int64_t lay_stride;        /* elements per layer */
     int64_t toff[RT_LT_COUNT]; /* offset of each tensor inside a layer, -1 = absent */
-    int wte_buf; int64_t wte_off;   /* embedding table (first) / tied head (last) */
+    int wte_buf;
+    int64_t wte_off;                     /* embedding table (first) / tied head (last) */
     int64_t wpe_off, lnfw_off, lnfb_off; /* -1 = absent */
-    int head_buf; int64_t head_off; /* output projection (last) */
+    int head_buf;
+    int64_t head_off; /* output projection (last) */
 } rt_chunk;
 
 /* local (per-rank) shapes */
 typedef struct rt_dims {
-    int B, T, N, Ns;   /* micro-batch, sequence, rows B*T, rows held between ops (N/t under SP) */
-    int C;             /* hidden */
-    int nq, nkv, d;    /* local query heads, local kv heads, head dim */
-    int qd, kvd, QKV;  /* nq*d, nkv*d, qd + 2*kvd */
-    int F, Fin;        /* local ffn, local fc outputs (2F when gated) */
-    int V, voff;       /* local vocab rows and their first canonical row */
-    int maxpos;        /* learned positions (0 with RoPE) */
+    int B, T, N, Ns;  /* micro-batch, sequence, rows B*T, rows held between ops (N/t under SP) */
+    int C;            /* hidden */
+    int nq, nkv, d;   /* local query heads, local kv heads, head dim */
+    int qd, kvd, QKV; /* nq*d, nkv*d, qd + 2*kvd */
+    int F, Fin;       /* local ffn, local fc outputs (2F when gated) */
+    int V, voff;      /* local vocab rows and their first canonical row */
+    int maxpos;       /* learned positions (0 with RoPE) */
     bool rms, rope, gated, sp, store_att;
     rt_actkind act;
 } rt_dims;
@@ -206,28 +219,28 @@ typedef struct rt_dims {
 /* pointers into one layer's stored activations */
 /* pointers into one layer's stored activations (void *: r->adt; float *: fp32 statistics) */
 typedef struct rt_lact {
-    void *x;           /* (Ns, C) layer input */
-    void *ln1;         /* (Ns, C) */
+    void *x;            /* (Ns, C) layer input */
+    void *ln1;          /* (Ns, C) */
     float *ln1m, *ln1r; /* (Ns), (Ns) */
-    void *qkv;         /* (N, QKV) after RoPE */
-    void *atty;        /* (N, qd) */
-    float *lse;        /* (B, nq, T) */
-    void *att;         /* (B, nq, T, T) or NULL */
-    void *x2;          /* (Ns, C) after attention residual */
+    void *qkv;          /* (N, QKV) after RoPE */
+    void *atty;         /* (N, qd) */
+    float *lse;         /* (B, nq, T) */
+    void *att;          /* (B, nq, T, T) or NULL */
+    void *x2;           /* (Ns, C) after attention residual */
     void *ln2;
     float *ln2m, *ln2r;
-    void *fch;         /* (N, Fin) */
-    void *fca;         /* (N, F) */
+    void *fch; /* (N, Fin) */
+    void *fca; /* (N, F) */
 } rt_lact;
 
-typedef struct rt_act {  /* activations of one (chunk, micro-batch), one slab */
+typedef struct rt_act { /* activations of one (chunk, micro-batch), one slab */
     void *slab;
     size_t bytes;
-    void *xout;          /* (Ns, C) chunk output (kept in the slab on the last chunk) */
-    void *lnf;           /* head (last chunk) */
+    void *xout; /* (Ns, C) chunk output (kept in the slab on the last chunk) */
+    void *lnf;  /* head (last chunk) */
     float *lnfm, *lnfr;
-    void *logits;        /* (N, V) logits (r->adt), then the logit gradient; group logits */
-    float *probs;        /* (N, V) fp32 softmax (= logits under fp32) */
+    void *logits; /* (N, V) logits (r->adt), then the logit gradient; group logits */
+    float *probs; /* (N, V) fp32 softmax (= logits under fp32) */
     size_t logits_bytes;
 } rt_act;
 
@@ -243,14 +256,14 @@ typedef struct rt_sched_op {
 struct rt_rank {
     const rt_backend *be;
     rt_world *world;
-    void *bctx;                   /* backend's per-rank context (CUDA handles) */
+    void *bctx; /* backend's per-rank context (CUDA handles) */
     const est_config *cfg;
     const rt_options *opt;
-    int rank, tp, dp, pp;         /* global rank and coordinates */
-    int T_, D_, P_, V_;           /* tp, dp, pp, vpp sizes */
-    int M;                        /* micro-batches per step */
+    int rank, tp, dp, pp; /* global rank and coordinates */
+    int T_, D_, P_, V_;   /* tp, dp, pp, vpp sizes */
+    int M;                /* micro-batches per step */
     bool solo;
-    rt_dtype adt;                 /* compute type: weights copy, activations, TP/PP traffic */
+    rt_dtype adt; /* compute type: weights copy, activations, TP/PP traffic */
     rt_dims dm;
     int nchunks;
     rt_chunk chunk[RT_MAX_CHUNKS];
@@ -261,32 +274,32 @@ struct rt_rank {
     uint64_t at_peak[EST_MEM_GROUP_COUNT], gpeak[EST_MEM_GROUP_COUNT];
     uint64_t driver_used;
     bool oom;
-    est_status kst;               /* first kernel failure (host OOM in bf16 emulation, CUDA launch
+    est_status kst; /* first kernel failure (host OOM in bf16 emulation, CUDA launch
                                      error); checked once per step */
     /* scratch (allocated once) */
-    void *full1, *full2;          /* (N, C) gathers and partial sums (adt) */
-    void *dres;                   /* (Ns, C) residual-stream gradient (adt) */
+    void *full1, *full2;              /* (N, C) gathers and partial sums (adt) */
+    void *dres;                       /* (Ns, C) residual-stream gradient (adt) */
     void *dqkv, *datty, *dfch, *dfca; /* activation gradients (adt) */
-    float *mx, *stats;            /* (N), (2N) cross-entropy */
-    float *losses;                /* (N) */
-    int *tok, *tgt;               /* (N) device ints */
-    void *recomp;                 /* one layer's activations (full recompute) */
+    float *mx, *stats;                /* (N), (2N) cross-entropy */
+    float *losses;                    /* (N) */
+    int *tok, *tgt;                   /* (N) device ints */
+    void *recomp;                     /* one layer's activations (full recompute) */
     size_t scratch_bytes[EST_MEM_GROUP_COUNT];
     void *scratch_slab[EST_MEM_GROUP_COUNT];
-    size_t recomp_bytes;          /* bytes of recomp (0 without full recompute) */
-    rt_act *acts;                 /* [nchunks * M] */
+    size_t recomp_bytes; /* bytes of recomp (0 without full recompute) */
+    rt_act *acts;        /* [nchunks * M] */
     rt_sched_op *ops;
     int nops;
     /* step state */
     int step;
-    double loss_sum;              /* this step, last stage, tp rank 0 */
-    int phase;                    /* open timeline segment's part (RT_T_COUNT: not timed) */
-    double phase_t0;              /* host clock at its start (CPU timeline) */
+    double loss_sum; /* this step, last stage, tp rank 0 */
+    int phase;       /* open timeline segment's part (RT_T_COUNT: not timed) */
+    double phase_t0; /* host clock at its start (CPU timeline) */
     double time_acc[RT_T_COUNT];
     bool time_measured[RT_T_COUNT];
-    float *host_losses;           /* (N) host copy */
-    int *host_tok;                /* (2N) host ints: tokens, targets */
-    double *loss_per_step;        /* [steps] host; this rank's contribution */
+    float *host_losses;    /* (N) host copy */
+    int *host_tok;         /* (2N) host ints: tokens, targets */
+    double *loss_per_step; /* [steps] host; this rank's contribution */
     int timed_steps;
 };
 
@@ -356,8 +369,8 @@ est_status rt_world_create(int nranks, int tp, int dp, int pp, bool emb_group, b
 void rt_world_destroy(rt_world *w);
 void rt_world_abort(rt_world *w);
 void rt_world_attach(rt_world *w, rt_rank *r);
-est_status rt_local_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt,
-                              rt_redop op, est_diag *diag);
+est_status rt_local_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_dtype dt, rt_redop op,
+                              est_diag *diag);
 est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, rt_dtype dt,
                                    est_diag *diag);
 est_status rt_local_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,

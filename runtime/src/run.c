@@ -25,7 +25,7 @@ typedef struct run_slot {
     est_diag diag;
     atomic_int *first_fail;
     rt_rank_report rep;
-    double *loss;       /* [steps] copied before teardown */
+    double *loss; /* [steps] copied before teardown */
 } run_slot;
 
 rt_options rt_options_default(void)
@@ -55,7 +55,7 @@ bool rt_backend_compiled(rt_backend_kind kind)
 
 const char *rt_time_part_name(rt_time_part p)
 {
-    static const char *const names[RT_T_COUNT] = {"forward", "backward", "tp_comm", "pp_comm",
+    static const char *const names[RT_T_COUNT] = {"forward", "backward",  "tp_comm",  "pp_comm",
                                                   "dp_comm", "optimizer", "iteration"};
     return (int)p >= 0 && p < RT_T_COUNT ? names[p] : "unknown";
 }
@@ -106,8 +106,9 @@ static est_status check_supported(const est_config *cfg, const rt_options *o, es
                         "runtime");
     }
     if (p->cp != 1 || p->ep != 1) {
-        return EST_FAIL(diag, EST_EUNSUPPORTED, "cp/ep: context and expert parallelism are not "
-                                                "implemented by the runtime (cp=%d ep=%d)",
+        return EST_FAIL(diag, EST_EUNSUPPORTED,
+                        "cp/ep: context and expert parallelism are not "
+                        "implemented by the runtime (cp=%d ep=%d)",
                         p->cp, p->ep);
     }
     if (p->fsdp != EST_FSDP_NONE || p->zero > 2) {
@@ -279,8 +280,7 @@ est_status rt_run(const est_config *cfg_in, const rt_options *opt, rt_report *ou
     }
 #ifdef LLMCAL_WITH_CUDA
     if (opt->backend == RT_BACKEND_CUDA) {
-        st = rt_cuda_run(slots[0].r.cfg, opt, nrun, &slots[0].r, sizeof(run_slot), rank_main,
-                         diag);
+        st = rt_cuda_run(slots[0].r.cfg, opt, nrun, &slots[0].r, sizeof(run_slot), rank_main, diag);
         if (st != EST_OK) {
             goto done;
         }
@@ -338,8 +338,8 @@ est_status rt_run(const est_config *cfg_in, const rt_options *opt, rt_report *ou
     out->tflops_per_gpu =
         out->step_s > 0 ? out->model_flop / out->step_s / (double)p->gpus / 1e12 : NAN;
     double peak = cfg.gpu->peak_flop_per_s[EST_DT_BF16];
-    out->mfu = opt->backend == RT_BACKEND_CUDA && peak > 0 ? out->tflops_per_gpu * 1e12 / peak
-                                                             : NAN;
+    out->mfu =
+        opt->backend == RT_BACKEND_CUDA && peak > 0 ? out->tflops_per_gpu * 1e12 / peak : NAN;
     int ff = atomic_load(&first_fail);
     if (ff >= 0) {
         for (int i = 0; i < nrun; i++) {

@@ -31,8 +31,8 @@ est_status rt_sched_build(int pp, int vpp, int rank, int m, rt_sched_op *ops, in
                           est_diag *diag)
 {
     if (pp < 1 || vpp < 1 || m < 1 || rank < 0 || rank >= pp) {
-        return EST_FAIL(diag, EST_EINVAL, "schedule: bad pp=%d vpp=%d rank=%d m=%d", pp, vpp,
-                        rank, m);
+        return EST_FAIL(diag, EST_EINVAL, "schedule: bad pp=%d vpp=%d rank=%d m=%d", pp, vpp, rank,
+                        m);
     }
     if (vpp > 1 && m % pp != 0) {
         return EST_FAIL(diag, EST_EINVAL,

@@ -42,8 +42,8 @@ static void load_batch(rt_rank *r, int mb)
     int64_t gbs = r->cfg->par.gbs;
     int64_t v = r->cfg->model->vocab;
     for (int b = 0; b < dm->B; b++) {
-        int64_t seq = (int64_t)r->step * gbs + (int64_t)r->dp * r->M * dm->B +
-                      (int64_t)mb * dm->B + b;
+        int64_t seq =
+            (int64_t)r->step * gbs + (int64_t)r->dp * r->M * dm->B + (int64_t)mb * dm->B + b;
         for (int t = 0; t < dm->T; t++) {
             r->host_tok[b * dm->T + t] = token_at(r->opt->seed, seq, t, dm->T, v);
             r->host_tok[dm->N + b * dm->T + t] = token_at(r->opt->seed, seq, t + 1, dm->T, v);
@@ -164,8 +164,8 @@ static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
     if (c->first) {
         TRYS(rt_embed_fwd(r, c, la.x, diag));
     } else {
-        TRYS(rt_c_recv(r, (c->vstage - 1) % r->P_, la.x, xs, r->adt,
-                       tag_of(r, true, mb, c->vstage), diag));
+        TRYS(rt_c_recv(r, (c->vstage - 1) % r->P_, la.x, xs, r->adt, tag_of(r, true, mb, c->vstage),
+                       diag));
     }
     for (int l = 0; l < c->nl; l++) {
         rt_lact nx;
@@ -294,15 +294,14 @@ static est_status reduce_grads(rt_rank *r, est_diag *diag)
             }
         }
         if (b->is_wte) { /* Megatron _allreduce_word_embedding_grads */
-            TRYS(rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_F32, RT_OP_SUM,
-                                diag));
+            TRYS(rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_F32, RT_OP_SUM, diag));
         }
     }
     return EST_OK;
 }
 
-static void capture(rt_rank *r, rt_pbuf *b, const float *dev, int64_t lo, int64_t hi,
-                    float *outv, est_status *st)
+static void capture(rt_rank *r, rt_pbuf *b, const float *dev, int64_t lo, int64_t hi, float *outv,
+                    est_status *st)
 {
     float *host = malloc((size_t)(hi - lo) * sizeof *host + 1);
     if (!host) {
@@ -373,12 +372,11 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
     bool last = r->chunk[r->nchunks - 1].last;
     size_t full = rt_align_bytes(N * C * e);
     size_t n_comm = 2 * full;
-    size_t n_logit = last ? rt_align_bytes(N * f) + rt_align_bytes(2 * N * f) +
-                                rt_align_bytes(N * f)
-                          : 0;
+    size_t n_logit =
+        last ? rt_align_bytes(N * f) + rt_align_bytes(2 * N * f) + rt_align_bytes(N * f) : 0;
     size_t ws[7] = {rt_align_bytes((size_t)dm->Ns * C * e), rt_align_bytes(N * dm->QKV * e),
-                    rt_align_bytes(N * dm->qd * e),           rt_align_bytes(N * dm->Fin * e),
-                    rt_align_bytes(N * dm->F * e),            rt_align_bytes(N * sizeof(int)),
+                    rt_align_bytes(N * dm->qd * e),         rt_align_bytes(N * dm->Fin * e),
+                    rt_align_bytes(N * dm->F * e),          rt_align_bytes(N * sizeof(int)),
                     rt_align_bytes(N * sizeof(int))}; /* gradients, tokens, targets */
     size_t n_ws = 0;
     for (int i = 0; i < 7; i++) {

@@ -52,7 +52,8 @@ static est_status add_rows(tui_calib *out, const char *origin, int i, const char
 {
     const char *key;
     json_t *val;
-    json_object_foreach(first, key, val) {
+    json_object_foreach(first, key, val)
+    {
         double a;
         double b;
         tui_calib_row *r;
@@ -97,13 +98,14 @@ est_status tui_calib_from_string(const char *json, const char *origin, tui_calib
         return fail(out, diag, EST_EINVAL, "%s: cases: %s", origin,
                     cases == NULL ? "missing" : "must be an array");
     }
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         json_t *name = json_object_get(c, "name");
         json_t *pred = json_object_get(c, "predicted");
         json_t *meas = json_object_get(c, "measured");
         if (!json_is_string(name)) {
-            s = fail(out, diag, EST_EINVAL, "%s: cases[%d].name: missing or not a string",
-                     origin, (int)i);
+            s = fail(out, diag, EST_EINVAL, "%s: cases[%d].name: missing or not a string", origin,
+                     (int)i);
             break;
         }
         if (!json_is_object(pred)) {

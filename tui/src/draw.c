@@ -16,9 +16,9 @@ static void styles(bool color)
 {
     /* segment colours: weights, gradients, optimizer, activations, logits, comm, workspace,
        context, fragmentation (and the time items in the same order of pairs) */
-    static const short seg_fg[TUI_N_SEG] = {COLOR_BLUE,  COLOR_MAGENTA, COLOR_YELLOW, COLOR_GREEN,
-                                            COLOR_CYAN,  COLOR_RED,     COLOR_WHITE,  COLOR_BLUE,
-                                            COLOR_RED,   COLOR_WHITE};
+    static const short seg_fg[TUI_N_SEG] = {COLOR_BLUE, COLOR_MAGENTA, COLOR_YELLOW, COLOR_GREEN,
+                                            COLOR_CYAN, COLOR_RED,     COLOR_WHITE,  COLOR_BLUE,
+                                            COLOR_RED,  COLOR_WHITE};
     for (int i = 0; i < TUI_ST_COUNT; i++) {
         style_attr[i] = A_NORMAL;
         style_pair[i] = 0;
@@ -140,8 +140,10 @@ int tui_draw_key(int timeout_ms)
     }
     switch (wch) {
     case 27: return TUI_KEY_ESC;
-    case '\n': case '\r': return TUI_KEY_ENTER;
-    case 127: case 8: return TUI_KEY_BACKSPACE;
+    case '\n':
+    case '\r': return TUI_KEY_ENTER;
+    case 127:
+    case 8: return TUI_KEY_BACKSPACE;
     case '\t': return TUI_KEY_TAB;
     default: return (int)wch;
     }

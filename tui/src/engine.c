@@ -56,8 +56,8 @@ void tui_search_run(tui_search *s)
     s->n_hits = 0;
     est_time_opts o = est_time_opts_default();
     o.coeffs = &s->coeffs;
-    s->status = est_search(&s->base, &space, &o, s->hits, TUI_SEARCH_CAP, &s->n_hits, &s->stats,
-                           &d);
+    s->status =
+        est_search(&s->base, &space, &o, s->hits, TUI_SEARCH_CAP, &s->n_hits, &s->stats, &d);
     if (s->status != EST_OK) {
         snprintf(s->error, sizeof s->error, "%s", d.msg[0] ? d.msg : est_status_str(s->status));
     }

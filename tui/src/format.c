@@ -111,11 +111,33 @@ int tui_parse_count(const char *s, double *out)
         return -1;
     }
     switch (*end) {
-    case 'k': case 'K': v *= 1e3; end++; break;
-    case 'M': case 'm': v *= 1e6; end++; break;
-    case 'G': case 'g': case 'B': case 'b': v *= 1e9; end++; break;
-    case 'T': case 't': v *= 1e12; end++; break;
-    case 'P': case 'p': v *= 1e15; end++; break;
+    case 'k':
+    case 'K':
+        v *= 1e3;
+        end++;
+        break;
+    case 'M':
+    case 'm':
+        v *= 1e6;
+        end++;
+        break;
+    case 'G':
+    case 'g':
+    case 'B':
+    case 'b':
+        v *= 1e9;
+        end++;
+        break;
+    case 'T':
+    case 't':
+        v *= 1e12;
+        end++;
+        break;
+    case 'P':
+    case 'p':
+        v *= 1e15;
+        end++;
+        break;
     default: break;
     }
     if (*end != '\0' || v < 0) {

@@ -32,10 +32,13 @@ void tui_search_render(const tui_state *st, tui_canvas *c, tui_rect r)
                  (long long)s->base.par.gpus, s->gpu.name, spin[(int)(s->elapsed_s * 8) % 4],
                  s->elapsed_s);
     } else {
-        snprintf(title, sizeof title, "Search %lld x %s, gbs %lld seq %lld: %llu tried, "
-                 "%llu valid, %llu fit (%.2f s)", (long long)s->base.par.gpus, s->gpu.name, (long long)s->base.par.gbs, (long long)s->base.par.seq,
-                 (unsigned long long)s->stats.evaluated, (unsigned long long)s->stats.valid,
-                 (unsigned long long)s->stats.fitting, s->elapsed_s);
+        snprintf(title, sizeof title,
+                 "Search %lld x %s, gbs %lld seq %lld: %llu tried, "
+                 "%llu valid, %llu fit (%.2f s)",
+                 (long long)s->base.par.gpus, s->gpu.name, (long long)s->base.par.gbs,
+                 (long long)s->base.par.seq, (unsigned long long)s->stats.evaluated,
+                 (unsigned long long)s->stats.valid, (unsigned long long)s->stats.fitting,
+                 s->elapsed_s);
     }
     tui_header_render(c, r, title, st->focus == TUI_FOCUS_SEARCH);
     if (r.rows < 2) {
@@ -44,12 +47,15 @@ void tui_search_render(const tui_state *st, tui_canvas *c, tui_rect r)
     if (!s->prepared) {
         tui_canvas_text(c, r.row + 1, r.col + 1, r.col + r.cols,
                         "press s to search TP/PP/VPP/CP/EP/ZeRO/micro-batch/recompute for this "
-                        "model, GPU and count", TUI_ST_DIM);
+                        "model, GPU and count",
+                        TUI_ST_DIM);
         return;
     }
     if (s->running) {
-        snprintf(line, sizeof line, "searching every configuration (%.1f s so far); keys still "
-                 "work, Esc stops", s->elapsed_s);
+        snprintf(line, sizeof line,
+                 "searching every configuration (%.1f s so far); keys still "
+                 "work, Esc stops",
+                 s->elapsed_s);
         tui_canvas_text(c, r.row + 1, r.col + 1, r.col + r.cols, line, TUI_ST_DIM);
         return;
     }
@@ -70,8 +76,8 @@ void tui_search_render(const tui_state *st, tui_canvas *c, tui_rect r)
         char tok[32];
         char mfu[32];
         bool sel = (first + i == st->search_sel);
-        tui_style style = sel ? (st->focus == TUI_FOCUS_SEARCH ? TUI_ST_SELECTED : TUI_ST_HEADER)
-                              : TUI_ST_NORMAL;
+        tui_style style =
+            sel ? (st->focus == TUI_FOCUS_SEARCH ? TUI_ST_SELECTED : TUI_ST_HEADER) : TUI_ST_NORMAL;
         tui_fmt_bytes(mem, sizeof mem, (double)h->memory.worst.total);
         tui_fmt_seconds(it, sizeof it, h->time.iteration_s, st->ascii);
         tui_fmt_si(tok, sizeof tok, h->time.tokens_per_s);
@@ -120,8 +126,10 @@ void tui_calib_render(const tui_state *st, tui_canvas *c, tui_rect r)
         return;
     }
     if (!k->loaded) {
-        snprintf(line, sizeof line, "no validate results%s%.200s; run `llmcal validate` (or pass "
-                 "--results FILE)", k->path[0] ? " at " : "", k->path);
+        snprintf(line, sizeof line,
+                 "no validate results%s%.200s; run `llmcal validate` (or pass "
+                 "--results FILE)",
+                 k->path[0] ? " at " : "", k->path);
         tui_canvas_text(c, r.row + 1, r.col + 1, r.col + r.cols, line, TUI_ST_DIM);
         return;
     }
@@ -148,8 +156,8 @@ void tui_calib_render(const tui_state *st, tui_canvas *c, tui_rect r)
             snprintf(e, sizeof e, "n/a");
         } else {
             snprintf(e, sizeof e, "%+.1f%%", 100.0 * err);
-            style = fabs(err) <= 0.10 ? TUI_ST_OK
-                                      : (fabs(err) <= 0.25 ? TUI_ST_WARN : TUI_ST_ERROR);
+            style =
+                fabs(err) <= 0.10 ? TUI_ST_OK : (fabs(err) <= 0.25 ? TUI_ST_WARN : TUI_ST_ERROR);
         }
         snprintf(line, sizeof line, "  %-*.*s %10s %10s", name_w - 2, name_w - 2, row->metric, p,
                  m);

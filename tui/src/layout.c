@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-static const char *const region_names[TUI_R_COUNT] = {
-    "title", "config", "memory", "time", "search", "calibration", "status", "keys"};
+static const char *const region_names[TUI_R_COUNT] = {"title",  "config",      "memory", "time",
+                                                      "search", "calibration", "status", "keys"};
 
 const char *tui_region_name(tui_region r)
 {

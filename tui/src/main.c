@@ -40,7 +40,7 @@ typedef struct tui_opts {
     bool ascii;
     bool mono;
     bool snapshot;
-    int rows;            /* --size; 0 = terminal or $LINES/$COLUMNS or 40 */
+    int rows; /* --size; 0 = terminal or $LINES/$COLUMNS or 40 */
     int cols;
     tui_page page;
     const char *results; /* validate results file */
@@ -148,9 +148,10 @@ static void search_finished(tui_state *st)
 {
     char m[300];
     if (st->search.n_hits > 0) {
-        snprintf(m, sizeof m, "search done in %.2f s: %llu candidates, %llu valid, %llu fit; Enter "
-                 "loads the selected result", st->search.elapsed_s,
-                 (unsigned long long)st->search.stats.evaluated,
+        snprintf(m, sizeof m,
+                 "search done in %.2f s: %llu candidates, %llu valid, %llu fit; Enter "
+                 "loads the selected result",
+                 st->search.elapsed_s, (unsigned long long)st->search.stats.evaluated,
                  (unsigned long long)st->search.stats.valid,
                  (unsigned long long)st->search.stats.fitting);
         tui_state_message(st, TUI_MSG_INFO, m);
@@ -171,10 +172,10 @@ static void *search_worker(void *arg)
 static void search_start(tui_state *st, search_job *job)
 {
     if (job->active) {
-        tui_state_message(st, TUI_MSG_WARN, job->cancelled
-                                                ? "the stopped search is still finishing; press s "
-                                                  "again in a moment"
-                                                : "a search is already running");
+        tui_state_message(st, TUI_MSG_WARN,
+                          job->cancelled ? "the stopped search is still finishing; press s "
+                                           "again in a moment"
+                                         : "a search is already running");
         return;
     }
     tui_search_prepare(&job->s, search_base(st), &st->setup.coeffs);
@@ -363,9 +364,9 @@ int tui_main(int argc, char **argv)
     st->ascii = o.ascii;
     st->color = !o.mono && !o.snapshot;
     st->page = o.page;
-    st->focus = o.page == TUI_PAGE_SEARCH ? TUI_FOCUS_SEARCH
-                                          : (o.page == TUI_PAGE_CALIB ? TUI_FOCUS_CALIB
-                                                                      : TUI_FOCUS_CONFIG);
+    st->focus = o.page == TUI_PAGE_SEARCH
+                    ? TUI_FOCUS_SEARCH
+                    : (o.page == TUI_PAGE_CALIB ? TUI_FOCUS_CALIB : TUI_FOCUS_CONFIG);
     if (o.tokens > 0) {
         st->token_budget = o.tokens;
     }

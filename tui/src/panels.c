@@ -11,14 +11,14 @@
 
 /* Glyphs: UTF-8 or the --ascii fallback. */
 #define G_BLOCK(a) ((a) ? (uint32_t)'#' : 0x2588u)
-#define G_FREE(a) ((a) ? (uint32_t)'.' : 0x2591u)
-#define G_MARK(a) ((a) ? (uint32_t)'|' : 0x2502u)
+#define G_FREE(a)  ((a) ? (uint32_t)'.' : 0x2591u)
+#define G_MARK(a)  ((a) ? (uint32_t)'|' : 0x2502u)
 
 /* Letters of the memory groups in monochrome bars (and the legend). */
 static const char mem_letter[EST_MEM_GROUP_COUNT + 1] = "WGOALCKXF";
 static const char *const mem_label[EST_MEM_GROUP_COUNT] = {
-    "weights", "gradients", "optimizer", "activations", "logits", "comm buffers", "workspace",
-    "CUDA context", "fragmentation"};
+    "weights",      "gradients", "optimizer",    "activations",  "logits",
+    "comm buffers", "workspace", "CUDA context", "fragmentation"};
 static const char time_letter[TUI_TIME_ITEMS + 1] = "CTXEBPDO";
 static const char *const time_label[TUI_TIME_ITEMS] = {
     "compute", "TP comm", "CP comm", "EP comm", "PP bubble", "PP comm", "DP comm", "optimizer"};
@@ -364,7 +364,7 @@ void tui_time_prepare(const tui_state *st, int width, tui_time_view *v)
     v->ok = true;
     v->width = width < 1 ? 1 : width;
     {
-        const double val[TUI_TIME_ITEMS] = {t->compute_s, t->tp_comm_s, t->cp_comm_s,
+        const double val[TUI_TIME_ITEMS] = {t->compute_s, t->tp_comm_s,   t->cp_comm_s,
                                             t->ep_comm_s, t->pp_bubble_s, t->pp_comm_s,
                                             t->dp_comm_s, t->optimizer_s};
         for (int i = 0; i < TUI_TIME_ITEMS; i++) {
@@ -428,8 +428,8 @@ void tui_time_render(const tui_state *st, const tui_time_view *v, tui_canvas *c,
         if (isnan(v->cost)) {
             snprintf(line, sizeof line, "%s tokens: %.1f days", a, v->days);
         } else {
-            snprintf(line, sizeof line, "%s tokens: %.1f days, %s at $%.2f/GPU-hour", a, v->days,
-                     d, st->usd_per_gpu_hour);
+            snprintf(line, sizeof line, "%s tokens: %.1f days, %s at $%.2f/GPU-hour", a, v->days, d,
+                     st->usd_per_gpu_hour);
         }
         tui_canvas_text(c, y++, r.col + 1, r.col + r.cols, line, TUI_ST_NORMAL);
     }

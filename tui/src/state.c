@@ -19,9 +19,10 @@
 #include "tui/format.h"
 
 static const char *const field_labels[TUI_F_COUNT] = {
-    "model", "GPU", "cluster", "GPUs", "TP", "SP", "PP", "VPP", "CP", "EP", "DP", "ZeRO", "FSDP",
-    "micro-batch", "global batch", "sequence", "recompute", "precision", "framework", "attention",
-    "token budget", "$/GPU-hour"};
+    "model",     "GPU",         "cluster",      "GPUs",      "TP",        "SP",
+    "PP",        "VPP",         "CP",           "EP",        "DP",        "ZeRO",
+    "FSDP",      "micro-batch", "global batch", "sequence",  "recompute", "precision",
+    "framework", "attention",   "token budget", "$/GPU-hour"};
 
 const char *tui_field_label(tui_field f)
 {
@@ -347,8 +348,7 @@ static int commit(tui_state *st, const char *text)
     switch ((tui_field)st->field) {
     case TUI_F_MODEL: return text[0] ? set_profile_arg(st, 0, text) : TUI_ACT_NONE;
     case TUI_F_GPU: return text[0] ? set_profile_arg(st, 1, text) : TUI_ACT_NONE;
-    case TUI_F_CLUSTER:
-        return set_profile_arg(st, 2, strcmp(text, "default") == 0 ? "" : text);
+    case TUI_F_CLUSTER: return set_profile_arg(st, 2, strcmp(text, "default") == 0 ? "" : text);
     case TUI_F_GPUS:
         if (typed_int(st, text, 1, 1LL << 24, &v) == 0) {
             p->gpus = v;
@@ -387,8 +387,7 @@ static int commit(tui_state *st, const char *text)
             return TUI_ACT_NONE;
         }
         break;
-    case TUI_F_DP:
-        return TUI_ACT_NONE;
+    case TUI_F_DP: return TUI_ACT_NONE;
     case TUI_F_ZERO:
         if (typed_int(st, text, 0, 3, &v) != 0) {
             return TUI_ACT_NONE;
@@ -569,15 +568,27 @@ static int load_hit(tui_state *st)
 static int config_key(tui_state *st, int key)
 {
     switch (key) {
-    case TUI_KEY_UP: case 'k': move_sel(&st->field, TUI_F_COUNT, -1); break;
-    case TUI_KEY_DOWN: case 'j': move_sel(&st->field, TUI_F_COUNT, 1); break;
+    case TUI_KEY_UP:
+    case 'k': move_sel(&st->field, TUI_F_COUNT, -1); break;
+    case TUI_KEY_DOWN:
+    case 'j': move_sel(&st->field, TUI_F_COUNT, 1); break;
     case TUI_KEY_PGUP: move_sel(&st->field, TUI_F_COUNT, -8); break;
     case TUI_KEY_PGDN: move_sel(&st->field, TUI_F_COUNT, 8); break;
-    case TUI_KEY_HOME: case 'g': st->field = 0; break;
-    case TUI_KEY_END: case 'G': st->field = TUI_F_COUNT - 1; break;
-    case TUI_KEY_LEFT: case 'h': case '-': case '_': return change(st, -1);
-    case TUI_KEY_RIGHT: case 'l': case '+': case '=': return change(st, 1);
-    case TUI_KEY_ENTER: case '\n': case '\r':
+    case TUI_KEY_HOME:
+    case 'g': st->field = 0; break;
+    case TUI_KEY_END:
+    case 'G': st->field = TUI_F_COUNT - 1; break;
+    case TUI_KEY_LEFT:
+    case 'h':
+    case '-':
+    case '_': return change(st, -1);
+    case TUI_KEY_RIGHT:
+    case 'l':
+    case '+':
+    case '=': return change(st, 1);
+    case TUI_KEY_ENTER:
+    case '\n':
+    case '\r':
         if (tui_field_derived((tui_field)st->field)) {
             tui_state_message(st, TUI_MSG_WARN,
                               "DP is derived: GPUs / (TP x PP x CP); change GPUs");
@@ -603,13 +614,19 @@ static int search_key(tui_state *st, int key)
 {
     int n = st->search.n_hits;
     switch (key) {
-    case TUI_KEY_UP: case 'k': move_sel(&st->search_sel, n, -1); break;
-    case TUI_KEY_DOWN: case 'j': move_sel(&st->search_sel, n, 1); break;
+    case TUI_KEY_UP:
+    case 'k': move_sel(&st->search_sel, n, -1); break;
+    case TUI_KEY_DOWN:
+    case 'j': move_sel(&st->search_sel, n, 1); break;
     case TUI_KEY_PGUP: move_sel(&st->search_sel, n, -10); break;
     case TUI_KEY_PGDN: move_sel(&st->search_sel, n, 10); break;
-    case TUI_KEY_HOME: case 'g': st->search_sel = 0; break;
-    case TUI_KEY_END: case 'G': move_sel(&st->search_sel, n, n); break;
-    case TUI_KEY_ENTER: case '\n': case '\r': return load_hit(st);
+    case TUI_KEY_HOME:
+    case 'g': st->search_sel = 0; break;
+    case TUI_KEY_END:
+    case 'G': move_sel(&st->search_sel, n, n); break;
+    case TUI_KEY_ENTER:
+    case '\n':
+    case '\r': return load_hit(st);
     default: break;
     }
     return TUI_ACT_NONE;
@@ -619,11 +636,14 @@ static int calib_key(tui_state *st, int key)
 {
     int n = st->calib.n_rows;
     switch (key) {
-    case TUI_KEY_UP: case 'k': move_sel(&st->calib_top, n, -1); break;
-    case TUI_KEY_DOWN: case 'j': move_sel(&st->calib_top, n, 1); break;
+    case TUI_KEY_UP:
+    case 'k': move_sel(&st->calib_top, n, -1); break;
+    case TUI_KEY_DOWN:
+    case 'j': move_sel(&st->calib_top, n, 1); break;
     case TUI_KEY_PGUP: move_sel(&st->calib_top, n, -10); break;
     case TUI_KEY_PGDN: move_sel(&st->calib_top, n, 10); break;
-    case TUI_KEY_HOME: case 'g': st->calib_top = 0; break;
+    case TUI_KEY_HOME:
+    case 'g': st->calib_top = 0; break;
     default: break;
     }
     return TUI_ACT_NONE;
@@ -647,18 +667,23 @@ int tui_state_apply_key(tui_state *st, int key)
         return edit_key(st, key);
     }
     switch (key) {
-    case 'q': case 'Q': return TUI_ACT_QUIT;
-    case '?': case TUI_KEY_F1: st->help = true; return TUI_ACT_NONE;
-    case 's': case 'S':
+    case 'q':
+    case 'Q': return TUI_ACT_QUIT;
+    case '?':
+    case TUI_KEY_F1: st->help = true; return TUI_ACT_NONE;
+    case 's':
+    case 'S':
         set_page(st, TUI_PAGE_SEARCH);
         st->search_sel = 0;
         return TUI_ACT_SEARCH;
-    case TUI_KEY_ESC: case 27:
-        return st->search.running ? TUI_ACT_CANCEL : TUI_ACT_NONE;
+    case TUI_KEY_ESC:
+    case 27: return st->search.running ? TUI_ACT_CANCEL : TUI_ACT_NONE;
     case '1': set_page(st, TUI_PAGE_MAIN); return TUI_ACT_NONE;
     case '2': set_page(st, TUI_PAGE_SEARCH); return TUI_ACT_NONE;
     case '3': set_page(st, TUI_PAGE_CALIB); return TUI_ACT_NONE;
-    case TUI_KEY_TAB: case '\t': case TUI_KEY_BTAB:
+    case TUI_KEY_TAB:
+    case '\t':
+    case TUI_KEY_BTAB:
         if (st->focus != TUI_FOCUS_CONFIG) {
             st->focus = TUI_FOCUS_CONFIG;
         } else if (st->page == TUI_PAGE_SEARCH) {
@@ -667,7 +692,8 @@ int tui_state_apply_key(tui_state *st, int key)
             st->focus = TUI_FOCUS_CALIB;
         }
         return TUI_ACT_NONE;
-    case 'r': case 'R':
+    case 'r':
+    case 'R':
         st->setup.cfg.par = st->last_good;
         tui_state_recompute(st);
         return TUI_ACT_NONE;

@@ -46,13 +46,13 @@ json_t *cal_error_pct(json_t *predicted, json_t *measured);
 
 /* The headline errors a threshold is checked against, and the largest component errors. */
 typedef struct cal_verdict {
-    const char *mem_key;      /* "peak_allocated", else "peak_reserved", else "total"; NULL none */
-    double mem_err_pct;       /* its error (NAN when none) */
-    const char *time_key;     /* "iteration" or NULL */
+    const char *mem_key;  /* "peak_allocated", else "peak_reserved", else "total"; NULL none */
+    double mem_err_pct;   /* its error (NAN when none) */
+    const char *time_key; /* "iteration" or NULL */
     double time_err_pct;
-    double max_mem_err_pct;   /* largest |error| over the memory components compared (NAN none) */
+    double max_mem_err_pct; /* largest |error| over the memory components compared (NAN none) */
     const char *max_mem_key;
-    double max_time_err_pct;  /* largest |error| over the time components compared */
+    double max_time_err_pct; /* largest |error| over the time components compared */
     const char *max_time_key;
 } cal_verdict;
 

@@ -41,19 +41,19 @@ typedef enum cal_param {
 } cal_param;
 
 #define CAL_BIT(p) (1u << (unsigned)(p))
-#define CAL_ALL ((1u << (unsigned)CAL_PARAM_COUNT) - 1u)
+#define CAL_ALL    ((1u << (unsigned)CAL_PARAM_COUNT) - 1u)
 
 /* Which measured statistic the fit uses. */
 typedef enum cal_stat { CAL_STAT_P50 = 0, CAL_STAT_MIN } cal_stat;
 
 /* Tunables of the fit. Get them by value from cal_default_options() and edit fields. */
 typedef struct cal_options {
-    cal_stat stat;     /* measured statistic to fit (default median: robust to stragglers) */
-    int max_iter;      /* trust-region iterations (default 200) */
-    double xtol;       /* step tolerance (default 1e-10) */
-    double gtol;       /* gradient tolerance (default 1e-12) */
-    double ftol;       /* residual-change tolerance (default 0) */
-    double min_rcond;  /* reciprocal condition number of J (smallest over largest singular
+    cal_stat stat;          /* measured statistic to fit (default median: robust to stragglers) */
+    int max_iter;           /* trust-region iterations (default 200) */
+    double xtol;            /* step tolerance (default 1e-10) */
+    double gtol;            /* gradient tolerance (default 1e-12) */
+    double ftol;            /* residual-change tolerance (default 0) */
+    double min_rcond;       /* reciprocal condition number of J (smallest over largest singular
                           value, columns d ln t / d ln field) below which the fit is declared
                           ill-conditioned (default 1e-7) */
     double max_rel_std_err; /* a fitted parameter whose 1-sigma exceeds this fraction of its value
@@ -61,31 +61,31 @@ typedef struct cal_options {
 } cal_options;
 
 typedef struct cal_param_result {
-    bool fitted;      /* this field was fitted (else kept at its starting value) */
-    double start;     /* starting value (field units) */
-    double value;     /* fitted value (field units; == start when not fitted) */
-    double std_err;   /* 1-sigma uncertainty (field units); NAN when not fitted or dof == 0 */
+    bool fitted;    /* this field was fitted (else kept at its starting value) */
+    double start;   /* starting value (field units) */
+    double value;   /* fitted value (field units; == start when not fitted) */
+    double std_err; /* 1-sigma uncertainty (field units); NAN when not fitted or dof == 0 */
 } cal_param_result;
 
 typedef struct cal_residual_stats {
-    size_t n;         /* samples of this kind used */
-    double rms_rel;   /* root mean square of (predicted/measured - 1) */
-    double max_rel;   /* largest |predicted/measured - 1| */
+    size_t n;       /* samples of this kind used */
+    double rms_rel; /* root mean square of (predicted/measured - 1) */
+    double max_rel; /* largest |predicted/measured - 1| */
 } cal_residual_stats;
 
 typedef struct cal_report {
     cal_param_result param[CAL_PARAM_COUNT];
-    int n_params;             /* fitted parameters p */
-    size_t n_samples;         /* samples given */
-    size_t n_used;            /* samples that depend on a fitted parameter (the fit's n) */
-    int iterations;           /* trust-region iterations taken */
-    const char *stop_reason;  /* "small step" / "small gradient" (static string) */
-    double chisq;             /* sum of squared log residuals at the solution */
-    int dof;                  /* n_used - n_params */
-    double rcond;             /* reciprocal condition number of the Jacobian at the solution */
-    double rms_rel;           /* over the used samples: RMS of (predicted/measured - 1) */
-    double max_rel;           /* largest |predicted/measured - 1| */
-    double start_rms_rel;     /* the same with the starting coefficients */
+    int n_params;            /* fitted parameters p */
+    size_t n_samples;        /* samples given */
+    size_t n_used;           /* samples that depend on a fitted parameter (the fit's n) */
+    int iterations;          /* trust-region iterations taken */
+    const char *stop_reason; /* "small step" / "small gradient" (static string) */
+    double chisq;            /* sum of squared log residuals at the solution */
+    int dof;                 /* n_used - n_params */
+    double rcond;            /* reciprocal condition number of the Jacobian at the solution */
+    double rms_rel;          /* over the used samples: RMS of (predicted/measured - 1) */
+    double max_rel;          /* largest |predicted/measured - 1| */
+    double start_rms_rel;    /* the same with the starting coefficients */
     cal_residual_stats by_kind[EST_SAMPLE_KIND_COUNT];
 } cal_report;
 

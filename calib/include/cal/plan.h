@@ -21,19 +21,19 @@
 #include "est/status.h"
 
 typedef struct cal_plan_options {
-    const est_model *model;   /* model whose shapes to measure; NULL = generic sweep only */
-    int tp;                   /* TP degree the shapes are split by */
-    int64_t mbs;              /* micro-batch (sequences) */
-    int64_t seq;              /* sequence length (tokens) */
-    est_dtype dtype;          /* GEMM and attention dtype */
-    bool generic;             /* add the square/skinny GEMM sweep */
-    est_attention attn;       /* attention kind the probe implements (the CUDA probe: standard) */
-    int gpus;                 /* GPUs in the communicator; collectives only when >= 2 */
-    double coll_min_bytes;    /* nccl-tests -b (default 1 KiB) */
-    double coll_max_bytes;    /* nccl-tests -e (default 1 GiB) */
-    double coll_factor;       /* nccl-tests -f (default 4) */
-    double hbm_min_bytes;     /* smallest copy (bytes moved: read + write; default 8 MiB) */
-    double hbm_max_bytes;     /* largest copy (default 4 GiB) */
+    const est_model *model; /* model whose shapes to measure; NULL = generic sweep only */
+    int tp;                 /* TP degree the shapes are split by */
+    int64_t mbs;            /* micro-batch (sequences) */
+    int64_t seq;            /* sequence length (tokens) */
+    est_dtype dtype;        /* GEMM and attention dtype */
+    bool generic;           /* add the square/skinny GEMM sweep */
+    est_attention attn;     /* attention kind the probe implements (the CUDA probe: standard) */
+    int gpus;               /* GPUs in the communicator; collectives only when >= 2 */
+    double coll_min_bytes;  /* nccl-tests -b (default 1 KiB) */
+    double coll_max_bytes;  /* nccl-tests -e (default 1 GiB) */
+    double coll_factor;     /* nccl-tests -f (default 4) */
+    double hbm_min_bytes;   /* smallest copy (bytes moved: read + write; default 8 MiB) */
+    double hbm_max_bytes;   /* largest copy (default 4 GiB) */
 } cal_plan_options;
 
 /* Defaults by value: no model, tp 1, mbs 1, seq 4096, bf16, generic sweep on, standard attention,

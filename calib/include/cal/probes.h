@@ -25,11 +25,11 @@
 #include "est/status.h"
 
 typedef struct cal_probe_options {
-    int warmup;       /* untimed iterations per sample (nccl-tests -w; default 5) */
-    int iters;        /* timed iterations per sample (nccl-tests -n; default 20) */
-    int device0;      /* first CUDA device */
-    int gpus;         /* devices for collectives (0 = all visible) */
-    bool l2_flush;    /* flush L2 before each timed compute iteration (default on) */
+    int warmup;    /* untimed iterations per sample (nccl-tests -w; default 5) */
+    int iters;     /* timed iterations per sample (nccl-tests -n; default 20) */
+    int device0;   /* first CUDA device */
+    int gpus;      /* devices for collectives (0 = all visible) */
+    bool l2_flush; /* flush L2 before each timed compute iteration (default on) */
 } cal_probe_options;
 
 /* Defaults by value (above). */

@@ -25,21 +25,21 @@
 #include "est/status.h"
 
 typedef struct cal_profile {
-    char gpu[LLMCAL_NAME_MAX];   /* base GPU profile name (capacity, memory overheads) */
+    char gpu[LLMCAL_NAME_MAX]; /* base GPU profile name (capacity, memory overheads) */
     char description[160];
-    char device[128];            /* "NVIDIA H200" as the driver names it */
-    char driver[64];             /* driver version */
-    char cuda[64];               /* CUDA runtime version */
-    char date[64];               /* ISO 8601 date of the measurement */
-    char host[128];              /* host name ("" when not recorded) */
-    int gpus;                    /* GPUs the samples were measured on */
-    int64_t samples;             /* samples the fit used */
-    double rms_rel_err;          /* fit residual: RMS of predicted/measured - 1 */
-    double max_rel_err;          /* largest |predicted/measured - 1| */
-    est_coeffs coeffs;           /* the complete set as written */
-    unsigned fitted;             /* CAL_BIT()s of the fields that were fitted */
+    char device[128];                /* "NVIDIA H200" as the driver names it */
+    char driver[64];                 /* driver version */
+    char cuda[64];                   /* CUDA runtime version */
+    char date[64];                   /* ISO 8601 date of the measurement */
+    char host[128];                  /* host name ("" when not recorded) */
+    int gpus;                        /* GPUs the samples were measured on */
+    int64_t samples;                 /* samples the fit used */
+    double rms_rel_err;              /* fit residual: RMS of predicted/measured - 1 */
+    double max_rel_err;              /* largest |predicted/measured - 1| */
+    est_coeffs coeffs;               /* the complete set as written */
+    unsigned fitted;                 /* CAL_BIT()s of the fields that were fitted */
     double std_err[CAL_PARAM_COUNT]; /* 1-sigma of each fitted field (NAN otherwise) */
-    char path[512];              /* file it was read from */
+    char path[512];                  /* file it was read from */
 } cal_profile;
 
 /* Builds a profile from a fit: the fitted coefficients, the report's uncertainties and residuals,

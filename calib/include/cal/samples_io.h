@@ -24,9 +24,9 @@
 #include "est/sample.h"
 #include "est/status.h"
 
-#define CAL_META_MAX 24     /* metadata entries per file */
-#define CAL_META_KEY 32     /* key length incl. NUL */
-#define CAL_META_VALUE 160  /* value length incl. NUL */
+#define CAL_META_MAX   24  /* metadata entries per file */
+#define CAL_META_KEY   32  /* key length incl. NUL */
+#define CAL_META_VALUE 160 /* value length incl. NUL */
 
 /* Provenance of a sample set ("device", "driver", "cuda", "date", "gpus", "host"...). */
 typedef struct cal_meta {
@@ -38,7 +38,7 @@ typedef struct cal_meta {
 /* A growable array of samples (heap, owned) plus metadata. Zero-initialise or call
  * cal_sample_set_init(); release with cal_sample_set_free(). */
 typedef struct cal_sample_set {
-    est_sample *s;  /* n samples, owned */
+    est_sample *s; /* n samples, owned */
     size_t n;
     size_t cap;
     cal_meta meta;

@@ -31,7 +31,7 @@ typedef enum est_coll {
 typedef enum est_coll_algo {
     EST_ALGO_AUTO = 0, /* the faster of ring and tree (NCCL's tuner picks per size) */
     EST_ALGO_RING,
-    EST_ALGO_TREE      /* all-reduce only; other kinds use the ring */
+    EST_ALGO_TREE /* all-reduce only; other kinds use the ring */
 } est_coll_algo;
 
 typedef enum est_link {

@@ -37,21 +37,21 @@ typedef enum est_rank_order {
 typedef struct est_coeffs {
     /* compute (per GPU) */
     double peak_flop_per_s[EST_DT_COUNT]; /* dense peak per dtype (flop/s), copied from est_gpu */
-    double gemm_eff_max;      /* fraction of peak a large square GEMM reaches (0..1] */
-    double gemm_half_dim;     /* harmonic-mean GEMM dimension (elements) at which eff halves */
-    double attn_eff;          /* flash attention fwd and bwd, fraction of peak on causal flops */
-    double mem_eff;           /* achievable fraction of HBM bandwidth for elementwise kernels */
-    double fp8_gemm_ratio;    /* fp8 GEMM efficiency over the bf16 one (per-tensor scaling casts,
+    double gemm_eff_max;                  /* fraction of peak a large square GEMM reaches (0..1] */
+    double gemm_half_dim;   /* harmonic-mean GEMM dimension (elements) at which eff halves */
+    double attn_eff;        /* flash attention fwd and bwd, fraction of peak on causal flops */
+    double mem_eff;         /* achievable fraction of HBM bandwidth for elementwise kernels */
+    double fp8_gemm_ratio;  /* fp8 GEMM efficiency over the bf16 one (per-tensor scaling casts,
                                  amax reductions and transposes of Transformer Engine) */
-    double hbm_bytes_per_s;   /* datasheet HBM bandwidth (bytes/s), copied from est_gpu */
-    int sm_count;             /* streaming multiprocessors for wave quantisation; 0 = off */
+    double hbm_bytes_per_s; /* datasheet HBM bandwidth (bytes/s), copied from est_gpu */
+    int sm_count;           /* streaming multiprocessors for wave quantisation; 0 = off */
     /* communication: alpha-beta per link class; the bandwidths are achieved nccl-tests bus
        bandwidths (busbw) per GPU, one direction, not datasheet link rates */
-    double intra_alpha_s;         /* latency of one algorithm step inside a node (s) */
-    double intra_bytes_per_s;     /* busbw inside a node (NVLink/NVSwitch), bytes/s */
-    double inter_alpha_s;         /* latency of one algorithm step between nodes (s) */
-    double inter_bytes_per_s;     /* busbw per GPU between nodes (its NIC share), bytes/s */
-    int gpus_per_node;            /* ranks sharing one NVLink domain */
+    double intra_alpha_s;     /* latency of one algorithm step inside a node (s) */
+    double intra_bytes_per_s; /* busbw inside a node (NVLink/NVSwitch), bytes/s */
+    double inter_alpha_s;     /* latency of one algorithm step between nodes (s) */
+    double inter_bytes_per_s; /* busbw per GPU between nodes (its NIC share), bytes/s */
+    int gpus_per_node;        /* ranks sharing one NVLink domain */
     /* overlap */
     double overlap_slowdown;  /* compute slows by this fraction of the communication time it
                                  hides (SM and HBM contention); 0 = perfect overlap */
@@ -86,8 +86,8 @@ double est_gemm_batched_time_s(const est_coeffs *k, int64_t batch, int64_t m, in
  * `backward` selects the backward pass (2x the forward GEMM flops; flash also recomputes the
  * scores: 2.5x). Returns seconds. */
 double est_attention_time_s(const est_coeffs *k, int64_t b, int64_t heads, int64_t head_dim,
-                            int64_t s, int64_t s_kv, bool causal, est_attention kind,
-                            bool backward, est_dtype dt);
+                            int64_t s, int64_t s_kv, bool causal, est_attention kind, bool backward,
+                            est_dtype dt);
 
 /* Time (s) of a memory-bound kernel moving `bytes` to and from HBM. */
 double est_membound_time_s(const est_coeffs *k, double bytes);

@@ -1,8 +1,9 @@
 /* config.h -- the plain data the estimator takes: model, GPU, cluster and training configuration.
  *
- * Plain structs, no pointers into heaps the estimator would own. Profiles (profiles/) fill them from
- * JSON; the runtime, the CLI and the dashboard edit them. Every physical quantity carries its unit in
- * its name (bytes, s, flop, flop_per_s, bytes_per_s). An absent measured value is NAN, never 0.
+ * Plain structs, no pointers into heaps the estimator would own. Profiles (profiles/) fill them
+ * from JSON; the runtime, the CLI and the dashboard edit them. Every physical quantity carries its
+ * unit in its name (bytes, s, flop, flop_per_s, bytes_per_s). An absent measured value is NAN,
+ * never 0.
  *
  * Shape glossary used everywhere (docs/formulas.md): b micro-batch, s sequence, h hidden, a heads,
  * g kv heads, d head dim, f ffn, L layers, v vocab, t TP, p PP, d_p DP, c CP, e EP.
@@ -15,7 +16,7 @@
 
 #include "est/status.h"
 
-#define LLMCAL_NAME_MAX 64
+#define LLMCAL_NAME_MAX   64
 #define LLMCAL_MAX_STAGES 1024 /* pipeline stages the memory/time models handle (p * vpp) */
 
 // ---------------------------------------------------------------------------
@@ -53,34 +54,34 @@ typedef struct est_model {
                                    shared_norm, else 2 */
     bool qk_norm;               /* RMSNorm on q and k per head (Qwen3, Gemma-3) */
     /* mixture of experts; experts == 0 means dense */
-    int64_t experts;            /* routed experts per MoE layer */
-    int64_t top_k;              /* routed experts each token visits */
-    int64_t moe_ffn;            /* intermediate size of one routed expert */
-    int64_t shared_experts;     /* always-on experts per MoE layer (count) */
-    int64_t shared_ffn;         /* intermediate size of one shared expert */
-    int64_t moe_first_dense;    /* the first k layers are dense (DeepSeek first_k_dense_replace) */
-    int64_t moe_every;          /* every n-th layer (from the first MoE one) is MoE; 1 = all */
-    bool shared_expert_gate;    /* a 1-wide sigmoid gate on the shared expert (Qwen2-MoE) */
+    int64_t experts;         /* routed experts per MoE layer */
+    int64_t top_k;           /* routed experts each token visits */
+    int64_t moe_ffn;         /* intermediate size of one routed expert */
+    int64_t shared_experts;  /* always-on experts per MoE layer (count) */
+    int64_t shared_ffn;      /* intermediate size of one shared expert */
+    int64_t moe_first_dense; /* the first k layers are dense (DeepSeek first_k_dense_replace) */
+    int64_t moe_every;       /* every n-th layer (from the first MoE one) is MoE; 1 = all */
+    bool shared_expert_gate; /* a 1-wide sigmoid gate on the shared expert (Qwen2-MoE) */
     /* publisher's statement, for tests and for display; 0 = not stated */
-    double params_stated;       /* parameter count the publisher states (total) */
+    double params_stated; /* parameter count the publisher states (total) */
 } est_model;
 
 /* Parameter counts, element counts (not bytes), computed from est_model by est_model_params(). */
 typedef struct est_param_counts {
-    int64_t embedding;       /* token embedding (v*h) + learned positions */
-    int64_t lm_head;         /* output projection (0 when tied) */
-    int64_t final_norm;      /* final norm */
-    int64_t attn_per_layer;  /* q,k,v,o (+ biases, qk norms) */
-    int64_t norm_per_layer;  /* the layer's norms */
-    int64_t dense_mlp;       /* a dense layer's MLP */
-    int64_t moe_mlp;         /* a MoE layer's MLP: router + all routed + shared experts */
-    int64_t moe_active_mlp;  /* a MoE layer's MLP as one token sees it: router + top_k + shared */
-    int64_t expert;          /* one routed expert */
-    int64_t dense_layers;    /* layers with a dense MLP */
-    int64_t moe_layers;      /* layers with a MoE MLP */
-    int64_t total;           /* everything */
-    int64_t active;          /* per token (MoE: top_k experts) */
-    int64_t non_embedding;   /* total - embedding - lm_head */
+    int64_t embedding;      /* token embedding (v*h) + learned positions */
+    int64_t lm_head;        /* output projection (0 when tied) */
+    int64_t final_norm;     /* final norm */
+    int64_t attn_per_layer; /* q,k,v,o (+ biases, qk norms) */
+    int64_t norm_per_layer; /* the layer's norms */
+    int64_t dense_mlp;      /* a dense layer's MLP */
+    int64_t moe_mlp;        /* a MoE layer's MLP: router + all routed + shared experts */
+    int64_t moe_active_mlp; /* a MoE layer's MLP as one token sees it: router + top_k + shared */
+    int64_t expert;         /* one routed expert */
+    int64_t dense_layers;   /* layers with a dense MLP */
+    int64_t moe_layers;     /* layers with a MoE MLP */
+    int64_t total;          /* everything */
+    int64_t active;         /* per token (MoE: top_k experts) */
+    int64_t non_embedding;  /* total - embedding - lm_head */
 } est_param_counts;
 
 // ---------------------------------------------------------------------------
@@ -97,38 +98,38 @@ typedef enum est_dtype {
 
 typedef struct est_gpu {
     char name[LLMCAL_NAME_MAX];
-    uint64_t memory_bytes;               /* total device memory as the driver reports it */
+    uint64_t memory_bytes;                /* total device memory as the driver reports it */
     double peak_flop_per_s[EST_DT_COUNT]; /* dense peak per dtype, NAN where unsupported */
-    double hbm_bytes_per_s;              /* datasheet HBM/GDDR bandwidth */
-    double nvlink_bytes_per_s;           /* per-GPU NVLink, one direction; NAN without NVLink */
-    double pcie_bytes_per_s;             /* host link, one direction */
-    int sm_count;                        /* streaming multiprocessors (wave quantisation) */
+    double hbm_bytes_per_s;               /* datasheet HBM/GDDR bandwidth */
+    double nvlink_bytes_per_s;            /* per-GPU NVLink, one direction; NAN without NVLink */
+    double pcie_bytes_per_s;              /* host link, one direction */
+    int sm_count;                         /* streaming multiprocessors (wave quantisation) */
     /* efficiency model (time): fractions of peak; defaults from published measurements, replaced
        by a calibrated profile (see docs/formulas.md#compute-time) */
-    double gemm_eff_max;                 /* large square bf16 GEMM, fraction of peak */
-    double gemm_half_dim;                /* GEMM dimension (elements) at which eff halves */
-    double attn_eff;                     /* flash attention fwd+bwd, fraction of peak */
-    double mem_eff;                      /* achievable fraction of HBM bandwidth */
+    double gemm_eff_max;  /* large square bf16 GEMM, fraction of peak */
+    double gemm_half_dim; /* GEMM dimension (elements) at which eff halves */
+    double attn_eff;      /* flash attention fwd+bwd, fraction of peak */
+    double mem_eff;       /* achievable fraction of HBM bandwidth */
     /* memory overheads the peers leave out (bytes); cited in the profile */
-    uint64_t cuda_context_bytes;         /* CUDA context + module images on this GPU */
-    uint64_t reserved_bytes;             /* memory to keep free (driver, other processes) */
-    uint64_t nccl_comm_bytes;            /* NCCL buffers of one communicator; 0 = built-in default */
-    uint64_t workspace_bytes;            /* cuBLAS(Lt) workspaces; 0 = built-in default */
-    double alloc_frag_fraction;          /* caching-allocator slack over the allocated peak;
+    uint64_t cuda_context_bytes; /* CUDA context + module images on this GPU */
+    uint64_t reserved_bytes;     /* memory to keep free (driver, other processes) */
+    uint64_t nccl_comm_bytes;    /* NCCL buffers of one communicator; 0 = built-in default */
+    uint64_t workspace_bytes;    /* cuBLAS(Lt) workspaces; 0 = built-in default */
+    double alloc_frag_fraction;  /* caching-allocator slack over the allocated peak;
                                             0 or NAN = built-in default */
 } est_gpu;
 
 typedef struct est_cluster {
     char name[LLMCAL_NAME_MAX];
-    char gpu[LLMCAL_NAME_MAX];    /* GPU profile name of its nodes */
-    int gpus_per_node;            /* GPUs in one NVLink/NVSwitch domain */
-    int nodes;                    /* nodes available; 0 = as many as asked */
-    double intra_bytes_per_s;     /* per-GPU bandwidth inside a node, one direction */
-    double intra_latency_s;       /* alpha of one intra-node step */
-    double inter_bytes_per_s;     /* per-GPU network bandwidth between nodes, one direction */
-    double inter_latency_s;       /* alpha of one inter-node step */
-    int nics_per_node;            /* network adapters per node */
-    double nic_bytes_per_s;       /* one adapter, one direction */
+    char gpu[LLMCAL_NAME_MAX]; /* GPU profile name of its nodes */
+    int gpus_per_node;         /* GPUs in one NVLink/NVSwitch domain */
+    int nodes;                 /* nodes available; 0 = as many as asked */
+    double intra_bytes_per_s;  /* per-GPU bandwidth inside a node, one direction */
+    double intra_latency_s;    /* alpha of one intra-node step */
+    double inter_bytes_per_s;  /* per-GPU network bandwidth between nodes, one direction */
+    double inter_latency_s;    /* alpha of one inter-node step */
+    int nics_per_node;         /* network adapters per node */
+    double nic_bytes_per_s;    /* one adapter, one direction */
 } est_cluster;
 
 // ---------------------------------------------------------------------------
@@ -203,24 +204,24 @@ enum {
 };
 
 typedef struct est_parallel {
-    int64_t gpus;              /* N, total GPUs */
-    int tp;                    /* t, tensor parallel */
-    bool sp;                   /* sequence parallel (needs tp > 1 to matter) */
-    int pp;                    /* p, pipeline stages */
-    int vpp;                   /* virtual stages per rank (interleaved 1F1B when > 1) */
-    int cp;                    /* c, context parallel */
-    int ep;                    /* e, expert parallel (carved out of dp*cp as Megatron does) */
-    int dp;                    /* d_p = N / (t*p*c); filled by est_config_resolve() */
-    int zero;                  /* ZeRO stage 0..3 (megatron: 1 = distributed optimizer) */
-    est_fsdp fsdp;             /* FSDP sharding strategy (framework fsdp) */
-    int fsdp_shard_size;       /* HYBRID_SHARD group size; 0 = GPUs per node */
-    int64_t mbs;               /* b, micro-batch (sequences) */
-    int64_t gbs;               /* global batch (sequences); 0 = mbs * dp */
-    int64_t seq;               /* s, sequence length (tokens) */
+    int64_t gpus;               /* N, total GPUs */
+    int tp;                     /* t, tensor parallel */
+    bool sp;                    /* sequence parallel (needs tp > 1 to matter) */
+    int pp;                     /* p, pipeline stages */
+    int vpp;                    /* virtual stages per rank (interleaved 1F1B when > 1) */
+    int cp;                     /* c, context parallel */
+    int ep;                     /* e, expert parallel (carved out of dp*cp as Megatron does) */
+    int dp;                     /* d_p = N / (t*p*c); filled by est_config_resolve() */
+    int zero;                   /* ZeRO stage 0..3 (megatron: 1 = distributed optimizer) */
+    est_fsdp fsdp;              /* FSDP sharding strategy (framework fsdp) */
+    int fsdp_shard_size;        /* HYBRID_SHARD group size; 0 = GPUs per node */
+    int64_t mbs;                /* b, micro-batch (sequences) */
+    int64_t gbs;                /* global batch (sequences); 0 = mbs * dp */
+    int64_t seq;                /* s, sequence length (tokens) */
     int64_t first_stage_layers; /* --decoder-first-pipeline-num-layers; 0 = even split */
     int64_t last_stage_layers;  /* --decoder-last-pipeline-num-layers; 0 = even split */
     est_recompute recompute;
-    int64_t recompute_layers;  /* full recompute: layers per stage recomputed (0 = all) */
+    int64_t recompute_layers; /* full recompute: layers per stage recomputed (0 = all) */
     est_attention attention;
     est_precision precision;
     est_framework framework;
@@ -232,7 +233,10 @@ typedef struct est_parallel {
     bool grads_fp32;           /* fp32 main gradients (Megatron default with bf16); resolved */
     bool overlap_grad_reduce;  /* DP gradient reduce overlapped with backward */
     bool overlap_param_gather; /* ZeRO param all-gather overlapped with forward */
-    int dropout;               /* -1 auto (on for learned-position GPT-style models, as GPT-3 and the
+    int64_t vocab_divisor;     /* --make-vocab-size-divisible-by: the vocabulary is padded to a
+                                  multiple of vocab_divisor * tp; 0 = the framework's default
+                                  (128 for megatron, 1 otherwise); resolved */
+    int dropout; /* -1 auto (on for learned-position GPT-style models, as GPT-3 and the
                                   Megatron papers train; off for RoPE/Llama-style), 0 off, 1 on;
                                   resolved to 0/1 */
 } est_parallel;
@@ -249,8 +253,8 @@ typedef struct est_config {
    none), and 8 x 400 Gb/s NICs per node (one per GPU), as DGX/HGX H100 nodes have. */
 est_cluster est_cluster_for_gpu(const est_gpu *gpu);
 
-/* Sensible defaults (by value): tp=pp=vpp=cp=ep=1, bf16-mixed, megatron, adamw, flash, no recompute,
-   mbs=1, seq=2048, 8 GPUs. Callers edit fields, then call est_config_resolve(). */
+/* Sensible defaults (by value): tp=pp=vpp=cp=ep=1, bf16-mixed, megatron, adamw, flash, no
+   recompute, mbs=1, seq=2048, 8 GPUs. Callers edit fields, then call est_config_resolve(). */
 est_parallel est_parallel_default(void);
 
 /* Element counts of every parameter group of `m` (see est_param_counts). Pure; never fails for a
@@ -260,7 +264,8 @@ void est_model_params(const est_model *m, est_param_counts *out);
 /* A Llama-3-style dense model (RMSNorm, SwiGLU with ffn = 3.5h rounded to 256, RoPE, 128-wide
    heads, 8 KV heads (fewer where 8 does not divide the heads), untied 128,256-token vocabulary,
    near 128 hidden units per layer as Llama 3 8B/70B/405B have) with as close to `params` total
-   parameters as whole layers allow, for planning a model that does not exist yet. EST_ERANGE outside 1e8..5e13 parameters. */
+   parameters as whole layers allow, for planning a model that does not exist yet. EST_ERANGE
+   outside 1e8..5e13 parameters. */
 est_status est_model_scaled(double params, est_model *out, est_diag *diag);
 
 /* Checks a model for impossible or absurd values and names the field ("model.heads: 0 must be

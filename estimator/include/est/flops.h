@@ -20,26 +20,26 @@
 /* Forward FLOPs of one token in one layer (whole layer, before any TP split), by operation.
  * s is the number of keys a token attends to in the full (non-causal) count. */
 typedef struct est_layer_flop {
-    double qkv;          /* 2*h*(a + 2g)*d: Q, K, V projections (GQA: g kv heads) */
-    double attn_score;   /* 2*a*d*s: Q K^T (full square) */
-    double attn_value;   /* 2*a*d*s: softmax(.) V (full square) */
-    double out_proj;     /* 2*a*d*h */
-    double mlp;          /* dense MLP: 2*h*f*(2 GELU | 3 gated) */
-    double router;       /* MoE router: 2*h*experts */
-    double experts;      /* routed experts: top_k * 2*h*moe_ffn*(2|3) */
-    double shared;       /* shared experts: shared_experts * 2*h*shared_ffn*(2|3) */
-    double total;        /* sum (full attention) */
+    double qkv;        /* 2*h*(a + 2g)*d: Q, K, V projections (GQA: g kv heads) */
+    double attn_score; /* 2*a*d*s: Q K^T (full square) */
+    double attn_value; /* 2*a*d*s: softmax(.) V (full square) */
+    double out_proj;   /* 2*a*d*h */
+    double mlp;        /* dense MLP: 2*h*f*(2 GELU | 3 gated) */
+    double router;     /* MoE router: 2*h*experts */
+    double experts;    /* routed experts: top_k * 2*h*moe_ffn*(2|3) */
+    double shared;     /* shared experts: shared_experts * 2*h*shared_ffn*(2|3) */
+    double total;      /* sum (full attention) */
 } est_layer_flop;
 
 /* Whole-model forward FLOPs per token, and per iteration totals. */
 typedef struct est_model_flop {
-    est_layer_flop dense;     /* a dense layer */
-    est_layer_flop moe;       /* a MoE layer (all zero for dense models) */
-    double layers_fwd;        /* sum over layers, forward, per token */
-    double attn_fwd;          /* the attention-core part of layers_fwd (scores + values) */
-    double logits_fwd;        /* 2*h*v: output projection per token */
-    double fwd_per_token;     /* layers_fwd + logits_fwd */
-    double model_per_token;   /* 3 * fwd_per_token: fwd + bwd, no recompute (MFU convention) */
+    est_layer_flop dense;   /* a dense layer */
+    est_layer_flop moe;     /* a MoE layer (all zero for dense models) */
+    double layers_fwd;      /* sum over layers, forward, per token */
+    double attn_fwd;        /* the attention-core part of layers_fwd (scores + values) */
+    double logits_fwd;      /* 2*h*v: output projection per token */
+    double fwd_per_token;   /* layers_fwd + logits_fwd */
+    double model_per_token; /* 3 * fwd_per_token: fwd + bwd, no recompute (MFU convention) */
 } est_model_flop;
 
 /* Counts the forward FLOPs of `m` at sequence length `seq` (tokens). */

@@ -20,11 +20,11 @@ typedef enum est_scaling_law {
 } est_scaling_law;
 
 typedef struct est_plan_point {
-    double compute_flop; /* C */
-    double params;       /* N_opt (Chinchilla); DeepSeek: M_opt / 6 as an equivalent N */
-    double tokens;       /* D_opt */
+    double compute_flop;   /* C */
+    double params;         /* N_opt (Chinchilla); DeepSeek: M_opt / 6 as an equivalent N */
+    double tokens;         /* D_opt */
     double flop_per_token; /* 6N (Chinchilla) or M_opt (DeepSeek) */
-    double loss;         /* Approach 3's predicted loss at (N, D); NAN for the others */
+    double loss;           /* Approach 3's predicted loss at (N, D); NAN for the others */
 } est_plan_point;
 
 /* Compute-optimal point for `compute_flop` under `law`. EST_EINVAL for C <= 0 or unknown law. */

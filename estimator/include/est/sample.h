@@ -24,41 +24,41 @@
 #include "est/status.h"
 
 typedef enum est_sample_kind {
-    EST_SAMPLE_GEMM = 0,  /* batch x (C[m,n] = A[m,k] B[k,n]) */
-    EST_SAMPLE_ATTENTION, /* attention core of b sequences (scores, softmax, values) */
-    EST_SAMPLE_MEMBOUND,  /* a kernel moving `bytes` through HBM (read + write counted) */
+    EST_SAMPLE_GEMM = 0,   /* batch x (C[m,n] = A[m,k] B[k,n]) */
+    EST_SAMPLE_ATTENTION,  /* attention core of b sequences (scores, softmax, values) */
+    EST_SAMPLE_MEMBOUND,   /* a kernel moving `bytes` through HBM (read + write counted) */
     EST_SAMPLE_COLLECTIVE, /* one NCCL collective of `bytes` (nccl-tests size) over nranks */
     EST_SAMPLE_KIND_COUNT
 } est_sample_kind;
 
 typedef struct est_sample {
     est_sample_kind kind;
-    est_dtype dtype;        /* GEMM and attention compute dtype */
+    est_dtype dtype; /* GEMM and attention compute dtype */
     /* GEMM: C[m,n] = A[m,k] * B[k,n], `batch` of them (1 = a plain GEMM) */
-    int64_t batch;          /* independent GEMMs of the same shape (>= 1) */
-    int64_t m;              /* rows of C */
-    int64_t n;              /* columns of C */
-    int64_t k;              /* reduction dimension */
+    int64_t batch; /* independent GEMMs of the same shape (>= 1) */
+    int64_t m;     /* rows of C */
+    int64_t n;     /* columns of C */
+    int64_t k;     /* reduction dimension */
     /* attention: b sequences, heads query heads of head_dim, seq queries against seq_kv keys */
-    int64_t b;              /* sequences (micro-batch) */
-    int64_t heads;          /* query heads on this GPU */
-    int64_t head_dim;       /* d, per-head size (elements) */
-    int64_t seq;            /* query tokens per sequence */
-    int64_t seq_kv;         /* key/value tokens per sequence */
-    bool causal;            /* causal mask (fused kernels skip masked blocks) */
-    est_attention attn;     /* flash or standard */
-    bool backward;          /* backward pass (else forward) */
+    int64_t b;          /* sequences (micro-batch) */
+    int64_t heads;      /* query heads on this GPU */
+    int64_t head_dim;   /* d, per-head size (elements) */
+    int64_t seq;        /* query tokens per sequence */
+    int64_t seq_kv;     /* key/value tokens per sequence */
+    bool causal;        /* causal mask (fused kernels skip masked blocks) */
+    est_attention attn; /* flash or standard */
+    bool backward;      /* backward pass (else forward) */
     /* memory-bound kernels and collectives */
-    double bytes;           /* membound: bytes read + written; collective: nccl-tests size S */
-    est_coll coll;          /* collective kind */
-    est_coll_algo algo;     /* algorithm the model assumes (auto: NCCL's tuner) */
-    est_link link;          /* link class: intra (one NVLink domain) or inter (1 rank per node) */
-    int nranks;             /* ranks in the communicator */
+    double bytes;       /* membound: bytes read + written; collective: nccl-tests size S */
+    est_coll coll;      /* collective kind */
+    est_coll_algo algo; /* algorithm the model assumes (auto: NCCL's tuner) */
+    est_link link;      /* link class: intra (one NVLink domain) or inter (1 rank per node) */
+    int nranks;         /* ranks in the communicator */
     /* measurement (nccl-tests IterStats) */
-    double min_s;           /* fastest timed iteration (s) */
-    double p50_s;           /* median (s) */
-    double p99_s;           /* 99th percentile (s) */
-    int64_t count;          /* timed iterations behind the statistics */
+    double min_s;  /* fastest timed iteration (s) */
+    double p50_s;  /* median (s) */
+    double p99_s;  /* 99th percentile (s) */
+    int64_t count; /* timed iterations behind the statistics */
 } est_sample;
 
 /* A zeroed sample of `kind` with neutral defaults (dtype bf16, batch 1, causal, flash, forward,

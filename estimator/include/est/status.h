@@ -34,13 +34,14 @@ typedef struct est_diag {
 const char *est_status_str(est_status s);
 
 /* Records a formatted message in diag (if diag is not NULL) and returns `s`, so callers can write
- * `return est_diag_set(diag, EST_EINVAL, __FILE__, __LINE__, "tp=%d does not divide heads=%lld", ...)`.
+ * `return est_diag_set(diag, EST_EINVAL, __FILE__, __LINE__, "tp=%d ...", tp)`.
  * The formatter is the estimator's own (no stdio in the pure core); it understands
  * %s %c %d %u %ld %lu %lld %llu %zu %g %.Ng %f %.Nf %% and truncates to the buffer. */
 est_status est_diag_set(est_diag *diag, est_status s, const char *file, int line, const char *fmt,
                         ...);
 
-/* Convenience macro: fills file/line. The only kind of macro the style allows (error propagation). */
+/* Convenience macro: fills file/line. The only kind of macro the style allows (error
+ * propagation). */
 #define EST_FAIL(diag, status, ...) est_diag_set((diag), (status), __FILE__, __LINE__, __VA_ARGS__)
 
 #endif /* LLMCAL_EST_STATUS_H */

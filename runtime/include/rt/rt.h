@@ -42,46 +42,46 @@ typedef enum rt_time_part {
 
 typedef struct rt_options {
     rt_backend_kind backend;
-    int steps;                 /* training steps (>= 1); times are averaged over steps 2.. */
-    int solo_rank;             /* -1: run every rank; else single-GPU shard mode for this rank */
-    uint64_t seed;             /* parameters and data are hash(seed, canonical index) */
-    double lr;                 /* AdamW learning rate */
-    double beta1, beta2, eps;  /* AdamW moments */
-    double weight_decay;       /* AdamW decoupled weight decay (all parameters, as llm.c) */
-    uint64_t capacity_bytes;   /* per-rank allocation limit; 0 = none (CPU) / device memory */
-    int device0;               /* CUDA: first device used (ranks map to device0 + local rank) */
+    int steps;                /* training steps (>= 1); times are averaged over steps 2.. */
+    int solo_rank;            /* -1: run every rank; else single-GPU shard mode for this rank */
+    uint64_t seed;            /* parameters and data are hash(seed, canonical index) */
+    double lr;                /* AdamW learning rate */
+    double beta1, beta2, eps; /* AdamW moments */
+    double weight_decay;      /* AdamW decoupled weight decay (all parameters, as llm.c) */
+    uint64_t capacity_bytes;  /* per-rank allocation limit; 0 = none (CPU) / device memory */
+    int device0;              /* CUDA: first device used (ranks map to device0 + local rank) */
     /* test hooks, canonical (TP=1, unsharded) layout of rt_canonical_layout(); borrowed */
-    const float *init_params;  /* start from these instead of random (NULL = random) */
-    float *grads_out;          /* receives the reduced gradient of the last step (NULL = no) */
-    float *params_out;         /* receives the parameters after the last step (NULL = no) */
+    const float *init_params; /* start from these instead of random (NULL = random) */
+    float *grads_out;         /* receives the reduced gradient of the last step (NULL = no) */
+    float *params_out;        /* receives the parameters after the last step (NULL = no) */
 } rt_options;
 
 typedef struct rt_rank_report {
-    int rank;                                   /* global rank (Megatron order tp, dp, pp) */
+    int rank; /* global rank (Megatron order tp, dp, pp) */
     int tp_rank, dp_rank, pp_rank;
-    uint64_t peak_bytes;                        /* allocator high-water mark */
-    uint64_t at_peak_bytes[EST_MEM_GROUP_COUNT];  /* breakdown at that high-water mark */
+    uint64_t peak_bytes;                            /* allocator high-water mark */
+    uint64_t at_peak_bytes[EST_MEM_GROUP_COUNT];    /* breakdown at that high-water mark */
     uint64_t group_peak_bytes[EST_MEM_GROUP_COUNT]; /* each group's own maximum */
-    uint64_t driver_used_bytes;                 /* cudaMemGetInfo total - free at peak; 0 on CPU */
-    double time_s[RT_T_COUNT];                  /* per step, mean over the timed steps */
-    bool time_measured[RT_T_COUNT];             /* false: modelled (solo mode communication) */
-    bool oom;                                   /* this rank ran out of memory */
+    uint64_t driver_used_bytes;     /* cudaMemGetInfo total - free at peak; 0 on CPU */
+    double time_s[RT_T_COUNT];      /* per step, mean over the timed steps */
+    bool time_measured[RT_T_COUNT]; /* false: modelled (solo mode communication) */
+    bool oom;                       /* this rank ran out of memory */
 } rt_rank_report;
 
 typedef struct rt_report {
     rt_backend_kind backend;
-    bool solo;                  /* single-GPU shard mode */
-    int nranks;                 /* entries in ranks (1 in solo mode) */
-    rt_rank_report *ranks;      /* owned; rt_report_free */
-    int steps;                  /* steps run */
-    double *loss;               /* [steps] mean loss of the global batch (NAN in solo mode) */
-    double model_flop;          /* model FLOPs per step (Narayanan 2021 eq. 3 convention) */
-    double tokens_per_step;     /* gbs * seq */
-    double step_s;              /* slowest rank's mean step time */
+    bool solo;              /* single-GPU shard mode */
+    int nranks;             /* entries in ranks (1 in solo mode) */
+    rt_rank_report *ranks;  /* owned; rt_report_free */
+    int steps;              /* steps run */
+    double *loss;           /* [steps] mean loss of the global batch (NAN in solo mode) */
+    double model_flop;      /* model FLOPs per step (Narayanan 2021 eq. 3 convention) */
+    double tokens_per_step; /* gbs * seq */
+    double step_s;          /* slowest rank's mean step time */
     double tokens_per_s;
-    double tflops_per_gpu;      /* model FLOP/s per GPU / 1e12 */
-    double mfu;                 /* vs the GPU profile's bf16 peak; NAN on the CPU backend */
-    bool oom;                   /* some rank ran out of memory: oom_msg says what */
+    double tflops_per_gpu; /* model FLOP/s per GPU / 1e12 */
+    double mfu;            /* vs the GPU profile's bf16 peak; NAN on the CPU backend */
+    bool oom;              /* some rank ran out of memory: oom_msg says what */
     char oom_msg[256];
 } rt_report;
 

@@ -146,8 +146,8 @@ static size_t Z(int a, int b)
 // ---------------------------------------------------------------------------
 // the ops in the compute type
 
-static void embed_fwd(rt_rank *r, void *o, const int *tok, const void *wte, int N, int C,
-                      int voff, int V)
+static void embed_fwd(rt_rank *r, void *o, const int *tok, const void *wte, int N, int C, int voff,
+                      int V)
 {
     arena a = arena_begin(r);
     float *of = out(&a, o, Z(N, C));
@@ -190,8 +190,8 @@ static void pos_bwd(rt_rank *r, float *dwpe, const void *dout, int N, int T, int
     arena_end(&a);
 }
 
-static void norm_fwd(rt_rank *r, void *o, float *mean, float *rstd, const void *inp,
-                     const void *w, const void *b, int N, int C, bool rms)
+static void norm_fwd(rt_rank *r, void *o, float *mean, float *rstd, const void *inp, const void *w,
+                     const void *b, int N, int C, bool rms)
 {
     arena a = arena_begin(r);
     float *of = out(&a, o, Z(N, C));
@@ -219,8 +219,8 @@ static void norm_bwd(rt_rank *r, void *dinp, float *dw, float *db, const void *d
     arena_end(&a);
 }
 
-static void matmul_fwd(rt_rank *r, void *o, const void *inp, const void *w, const void *bias,
-                       int N, int C, int OC)
+static void matmul_fwd(rt_rank *r, void *o, const void *inp, const void *w, const void *bias, int N,
+                       int C, int OC)
 {
     arena a = arena_begin(r);
     float *of = out(&a, o, Z(N, OC));
@@ -311,8 +311,8 @@ static void act_bwd(rt_rank *r, void *dinp, const void *dout, const void *inp, i
     arena_end(&a);
 }
 
-static void residual_fwd(rt_rank *r, void *o, const void *x, const void *y, const void *bias,
-                         int N, int C)
+static void residual_fwd(rt_rank *r, void *o, const void *x, const void *y, const void *bias, int N,
+                         int C)
 {
     arena a = arena_begin(r);
     const float *xf = in(&a, x, Z(N, C));
@@ -356,8 +356,8 @@ static void ce_partial(rt_rank *r, float *stats, const void *logits, const float
     arena_end(&a);
 }
 
-static void ce_finish(rt_rank *r, float *probs, float *losses, const float *stats,
-                      const float *mx, const void *logits, int N, int V)
+static void ce_finish(rt_rank *r, float *probs, float *losses, const float *stats, const float *mx,
+                      const void *logits, int N, int V)
 {
     arena a = arena_begin(r);
     const float *lf = in(&a, logits, Z(N, V));
@@ -378,8 +378,8 @@ static void ce_bwd(rt_rank *r, void *dlogits, const float *probs, const int *tgt
     arena_end(&a);
 }
 
-static void adamw(rt_rank *r, float *p, const float *g, float *m, float *v, void *model,
-                  size_t n, float lr, float b1, float b2, float eps, float wd, int t)
+static void adamw(rt_rank *r, float *p, const float *g, float *m, float *v, void *model, size_t n,
+                  float lr, float b1, float b2, float eps, float wd, int t)
 {
     rtk_adamw(r, p, g, m, v, n, lr, b1, b2, eps, wd, t);
     if (model) { /* the compute copy Megatron's optimizer writes back after the step */

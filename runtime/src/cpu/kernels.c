@@ -285,8 +285,7 @@ void rtk_attn_fwd(rt_rank *r, float *out, float *lse, float *att, const float *q
                     if (j > t) {
                         continue;
                     }
-                    const float *v =
-                        qkv + ((size_t)b * T + j) * QKV + (size_t)(nq + nkv + kh) * d;
+                    const float *v = qkv + ((size_t)b * T + j) * QKV + (size_t)(nq + nkv + kh) * d;
                     for (int i = 0; i < d; i++) {
                         o[i] += pj * v[i];
                     }

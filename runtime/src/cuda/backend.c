@@ -192,8 +192,8 @@ static est_status cu_allreduce(rt_rank *r, rt_group g, void *buf, size_t n, rt_d
     if (r->solo || group_nranks(r, g) == 1) {
         return EST_OK;
     }
-    RT_NCCL(ncclAllReduce(buf, buf, n, nty(dt), op == RT_OP_SUM ? ncclSum : ncclMax,
-                          CX(r)->comm[g], CX(r)->s),
+    RT_NCCL(ncclAllReduce(buf, buf, n, nty(dt), op == RT_OP_SUM ? ncclSum : ncclMax, CX(r)->comm[g],
+                          CX(r)->s),
             diag);
     return EST_OK;
 }
@@ -318,8 +318,9 @@ static est_status ctx_setup(cu_thread *t)
     RT_CUDA(cudaStreamCreate(&c->s), diag);
     int gs = cu_gemm_init(c);
     if (gs != 0) {
-        return EST_FAIL(diag, EST_ECUBLAS, "cublas: cuBLASLt setup (handle, %u MiB workspace) "
-                                           "failed with status %d",
+        return EST_FAIL(diag, EST_ECUBLAS,
+                        "cublas: cuBLASLt setup (handle, %u MiB workspace) "
+                        "failed with status %d",
                         CU_WORKSPACE_BYTES >> 20, gs);
     }
     if (r->solo) {
@@ -338,14 +339,14 @@ static est_status ctx_setup(cu_thread *t)
         return st;
     }
     bool emb = r->cfg->model->tied_embeddings && P > 1 && (r->pp == 0 || r->pp == P - 1);
-    return split(c->world, emb ? r->tp + T * r->dp : NCCL_SPLIT_NOCOLOR, r->pp,
-                 &c->comm[RT_G_EMB], diag);
+    return split(c->world, emb ? r->tp + T * r->dp : NCCL_SPLIT_NOCOLOR, r->pp, &c->comm[RT_G_EMB],
+                 diag);
 }
 
 static void ctx_destroy(cu_ctx *c)
 {
-    ncclComm_t all[RT_G_COUNT + 2] = {c->comm[0], c->comm[1], c->comm[2], c->comm[3], c->pp_fwd,
-                                      c->pp_bwd};
+    ncclComm_t all[RT_G_COUNT + 2] = {c->comm[0], c->comm[1], c->comm[2],
+                                      c->comm[3], c->pp_fwd,  c->pp_bwd};
     for (int i = 0; i < RT_G_COUNT + 2; i++) {
         if (all[i]) {
             ncclCommDestroy(all[i]);

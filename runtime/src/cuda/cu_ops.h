@@ -16,9 +16,9 @@
 extern "C" {
 #endif
 
-#define CU_GEMM_CACHE 64            /* cached cuBLASLt heuristic choices per rank */
+#define CU_GEMM_CACHE      64          /* cached cuBLASLt heuristic choices per rank */
 #define CU_WORKSPACE_BYTES (32u << 20) /* cuBLASLt workspace (Hopper recommendation) */
-#define CU_MAX_MARKS 4096           /* timeline events per step before an early flush */
+#define CU_MAX_MARKS       4096        /* timeline events per step before an early flush */
 
 typedef struct cu_gemm_key {
     int ta, tb, m, n, k, ab, cd, epi; /* transposes, shape, A/B and C/D types, epilogue */
@@ -30,20 +30,20 @@ typedef struct cu_gemm_entry {
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t la, lb, lc;
     cublasLtMatmulAlgo_t algo;
-    int has_algo;       /* 0: the heuristic found none; cublasLtMatmul picks */
+    int has_algo; /* 0: the heuristic found none; cublasLtMatmul picks */
 } cu_gemm_entry;
 
 typedef struct cu_ctx {
-    int dev;                    /* CUDA device of this rank */
-    cudaStream_t s;             /* the rank's one stream: kernels, GEMMs and NCCL in order */
+    int dev;        /* CUDA device of this rank */
+    cudaStream_t s; /* the rank's one stream: kernels, GEMMs and NCCL in order */
     cublasLtHandle_t lt;
-    void *workspace;            /* CU_WORKSPACE_BYTES for cuBLASLt */
+    void *workspace; /* CU_WORKSPACE_BYTES for cuBLASLt */
     cu_gemm_entry cache[CU_GEMM_CACHE];
     int ncache;
-    ncclComm_t world;           /* all ranks of this process */
+    ncclComm_t world;            /* all ranks of this process */
     ncclComm_t comm[RT_G_COUNT]; /* split per group; NULL where the group has one rank */
-    ncclComm_t pp_fwd, pp_bwd;  /* pipeline: activations forward, gradients backward */
-    int status;                 /* first CUDA/cuBLAS error seen by a launcher (0 = none) */
+    ncclComm_t pp_fwd, pp_bwd;   /* pipeline: activations forward, gradients backward */
+    int status;                  /* first CUDA/cuBLAS error seen by a launcher (0 = none) */
     /* phase timeline: events recorded on s, their parts; summed by flush */
     cudaEvent_t ev[CU_MAX_MARKS];
     int part[CU_MAX_MARKS];
@@ -52,13 +52,13 @@ typedef struct cu_ctx {
 
 /* gemm.cu: cuBLASLt with fp32 accumulation (CUBLAS_COMPUTE_32F), A/B/C in the compute type,
    weight gradients accumulated into fp32 main grads; heuristic choice cached per shape */
-int cu_gemm_init(cu_ctx *c);   /* 0 or a cuBLAS status */
+int cu_gemm_init(cu_ctx *c); /* 0 or a cuBLAS status */
 void cu_gemm_destroy(cu_ctx *c);
 void cu_matmul_fwd(rt_rank *r, void *out, const void *inp, const void *w, const void *bias, int N,
                    int C, int OC);
 void cu_bias_grad(rt_rank *r, float *db, const void *dout, int N, int OC); /* db += colsum */
-void cu_matmul_bwd(rt_rank *r, void *dinp, float *dw, float *db, const void *dout,
-                   const void *inp, const void *w, int N, int C, int OC);
+void cu_matmul_bwd(rt_rank *r, void *dinp, float *dw, float *db, const void *dout, const void *inp,
+                   const void *w, int N, int C, int OC);
 /* the same GEMM on raw arguments (benchmarks): D (m x n, column-major) = op(A) op(B) (+ beta D) */
 int cu_gemm_raw(cu_ctx *c, rt_dtype ab, rt_dtype cd, int ta, int tb, int m, int n, int k,
                 const void *A, int lda, const void *B, int ldb, void *D, int ldd, float beta,
@@ -86,8 +86,8 @@ void cu_norm_bwd(rt_rank *r, void *dinp, float *dw, float *db, const void *dout,
 /* elementwise.cu */
 void cu_embed_fwd(rt_rank *r, void *out, const int *tok, const void *wte, int N, int C, int voff,
                   int V);
-void cu_embed_bwd(rt_rank *r, float *dwte, const void *dout, const int *tok, int N, int C,
-                  int voff, int V);
+void cu_embed_bwd(rt_rank *r, float *dwte, const void *dout, const int *tok, int N, int C, int voff,
+                  int V);
 void cu_pos_fwd(rt_rank *r, void *out, const void *wpe, int N, int T, int C, int row0);
 void cu_pos_bwd(rt_rank *r, float *dwpe, const void *dout, int N, int T, int C, int row0);
 void cu_act_fwd(rt_rank *r, void *out, const void *inp, int N, int F, rt_actkind k);

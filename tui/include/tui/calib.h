@@ -24,11 +24,11 @@ typedef struct tui_calib_row {
 } tui_calib_row;
 
 typedef struct tui_calib {
-    bool loaded;                             /* a file was read successfully */
-    char path[512];                          /* the file read (or looked for) */
-    int n_cases;                             /* cases in the file */
-    int n_rows;                              /* rows used (capped at TUI_CALIB_MAX_ROWS) */
-    tui_calib_row rows[TUI_CALIB_MAX_ROWS];  /* one per (case, metric) */
+    bool loaded;                            /* a file was read successfully */
+    char path[512];                         /* the file read (or looked for) */
+    int n_cases;                            /* cases in the file */
+    int n_rows;                             /* rows used (capped at TUI_CALIB_MAX_ROWS) */
+    tui_calib_row rows[TUI_CALIB_MAX_ROWS]; /* one per (case, metric) */
 } tui_calib;
 
 /* Parses a results document held in memory. `origin` names it in messages. On success fills *out

@@ -36,20 +36,20 @@ est_status tui_engine_estimate(est_config *cfg, const est_coeffs *coeffs, est_me
  * state. base's pointers point into this struct: they are valid only in the struct that
  * tui_search_prepare() filled (a copy of the struct keeps the results, not the pointers). */
 typedef struct tui_search {
-    est_model model;                          /* copies of the searched profiles */
+    est_model model; /* copies of the searched profiles */
     est_gpu gpu;
     est_cluster cluster;
-    est_config base;                          /* gpus, gbs, seq, precision, framework... kept */
-    est_coeffs coeffs;                        /* time-model coefficients of the search */
-    bool prepared;                            /* tui_search_prepare() was called */
-    bool running;                             /* set by the caller while a worker runs it */
-    bool done;                                /* tui_search_run() finished */
-    double elapsed_s;                         /* wall time of the run (set by the caller) */
-    est_status status;                        /* est_search's status */
-    char error[256];                          /* why nothing fits, when status != EST_OK */
-    est_search_stats stats;                   /* evaluated / valid / fitting counts */
-    int n_hits;                               /* results kept, best first */
-    est_search_result hits[TUI_SEARCH_CAP];   /* the fastest fitting configurations */
+    est_config base;                        /* gpus, gbs, seq, precision, framework... kept */
+    est_coeffs coeffs;                      /* time-model coefficients of the search */
+    bool prepared;                          /* tui_search_prepare() was called */
+    bool running;                           /* set by the caller while a worker runs it */
+    bool done;                              /* tui_search_run() finished */
+    double elapsed_s;                       /* wall time of the run (set by the caller) */
+    est_status status;                      /* est_search's status */
+    char error[256];                        /* why nothing fits, when status != EST_OK */
+    est_search_stats stats;                 /* evaluated / valid / fitting counts */
+    int n_hits;                             /* results kept, best first */
+    est_search_result hits[TUI_SEARCH_CAP]; /* the fastest fitting configurations */
 } tui_search;
 
 /* Resets *s to search around `base` (resolved or not): copies its model, GPU and cluster, keeps

@@ -87,38 +87,38 @@ typedef struct tui_names {
 } tui_names;
 
 typedef struct tui_state {
-    cli_setup setup;          /* profiles + configuration as set (gbs 0 = derived); in place */
-    est_config cfg;           /* the resolved configuration of the latest good estimate */
-    est_memory_report mem;    /* its memory report (valid when ok) */
-    est_time_report time;     /* its time report (valid when ok && time_ok) */
-    bool ok;                  /* setup resolved and its memory was estimated */
-    bool time_ok;             /* the time model answered */
-    char error[256];          /* why not ok, in words */
-    char time_error[256];     /* why not time_ok */
-    est_parallel last_good;   /* the last configuration that resolved ('r' goes back to it) */
-    double token_budget;      /* tokens for the days/cost line */
-    double usd_per_gpu_hour;  /* price of one GPU-hour; NAN = no cost shown */
+    cli_setup setup;         /* profiles + configuration as set (gbs 0 = derived); in place */
+    est_config cfg;          /* the resolved configuration of the latest good estimate */
+    est_memory_report mem;   /* its memory report (valid when ok) */
+    est_time_report time;    /* its time report (valid when ok && time_ok) */
+    bool ok;                 /* setup resolved and its memory was estimated */
+    bool time_ok;            /* the time model answered */
+    char error[256];         /* why not ok, in words */
+    char time_error[256];    /* why not time_ok */
+    est_parallel last_good;  /* the last configuration that resolved ('r' goes back to it) */
+    double token_budget;     /* tokens for the days/cost line */
+    double usd_per_gpu_hour; /* price of one GPU-hour; NAN = no cost shown */
     /* user interface */
-    tui_page page;            /* right-hand page */
-    tui_focus focus;          /* panel that takes arrows */
-    int field;                /* selected configuration row (tui_field) */
-    bool editing;             /* a value is being typed into edit[] */
-    char edit[128];           /* the typed text (UTF-8) */
-    bool help;                /* help overlay shown */
-    bool ascii;               /* ASCII bars and glyphs instead of UTF-8 */
-    bool color;               /* colours (false: monochrome, per-component letters in bars) */
-    tui_msg_level msg_level;  /* severity of msg */
-    char msg[256];            /* status line text */
-    tui_names models;         /* built-in names the model row cycles through */
-    tui_names gpus;           /* built-in GPU names */
-    tui_names clusters;       /* built-in cluster names ("" = the GPU's default is first) */
-    char prev_arg[3][512];    /* model/gpu/cluster args before a reload (restored if it fails) */
+    tui_page page;           /* right-hand page */
+    tui_focus focus;         /* panel that takes arrows */
+    int field;               /* selected configuration row (tui_field) */
+    bool editing;            /* a value is being typed into edit[] */
+    char edit[128];          /* the typed text (UTF-8) */
+    bool help;               /* help overlay shown */
+    bool ascii;              /* ASCII bars and glyphs instead of UTF-8 */
+    bool color;              /* colours (false: monochrome, per-component letters in bars) */
+    tui_msg_level msg_level; /* severity of msg */
+    char msg[256];           /* status line text */
+    tui_names models;        /* built-in names the model row cycles through */
+    tui_names gpus;          /* built-in GPU names */
+    tui_names clusters;      /* built-in cluster names ("" = the GPU's default is first) */
+    char prev_arg[3][512];   /* model/gpu/cluster args before a reload (restored if it fails) */
     /* search */
-    tui_search search;        /* the latest search */
-    int search_sel;           /* selected result row */
+    tui_search search; /* the latest search */
+    int search_sel;    /* selected result row */
     /* calibration */
-    tui_calib calib;          /* predicted vs measured, from a validate results file */
-    int calib_top;            /* first calibration row shown */
+    tui_calib calib; /* predicted vs measured, from a validate results file */
+    int calib_top;   /* first calibration row shown */
 } tui_state;
 
 /* Initialises *st around a finished cli_setup (profiles loaded by cli_setup_finish(.., false, ..)):

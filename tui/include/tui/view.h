@@ -39,36 +39,36 @@ void tui_config_prepare(const tui_state *st, int height, tui_config_view *v);
 // memory panel
 
 typedef struct tui_bar_seg {
-    int group;      /* est_mem_group, or the time item index in the time bar */
-    double value;   /* bytes or seconds of the segment */
-    int cells;      /* cells it takes in the bar */
+    int group;    /* est_mem_group, or the time item index in the time bar */
+    double value; /* bytes or seconds of the segment */
+    int cells;    /* cells it takes in the bar */
 } tui_bar_seg;
 
 typedef struct tui_mem_bar {
-    char label[24];                      /* "stage 3 (worst)" */
-    uint64_t total;                      /* the stage's device total, bytes */
+    char label[24];                       /* "stage 3 (worst)" */
+    uint64_t total;                       /* the stage's device total, bytes */
     tui_bar_seg seg[EST_MEM_GROUP_COUNT]; /* non-empty groups, in group order */
     int n_seg;
 } tui_mem_bar;
 
 typedef struct tui_memory_view {
-    bool ok;                        /* false: error says why, nothing else is set */
-    char error[256];                /* the resolver's reason */
-    int width;                      /* bar cells */
-    double scale_bytes;             /* bytes the full bar width stands for */
-    int usable_cell;                /* bar cell of the usable limit (0..width-1) */
-    int capacity_cell;              /* bar cell where capacity ends (0..width) */
-    uint64_t capacity_bytes;        /* GPU memory */
-    uint64_t usable_bytes;          /* capacity minus reserve */
-    bool fits;                      /* worst total <= usable */
-    int64_t headroom_bytes;         /* usable - worst total (negative: short by) */
+    bool ok;                                   /* false: error says why, nothing else is set */
+    char error[256];                           /* the resolver's reason */
+    int width;                                 /* bar cells */
+    double scale_bytes;                        /* bytes the full bar width stands for */
+    int usable_cell;                           /* bar cell of the usable limit (0..width-1) */
+    int capacity_cell;                         /* bar cell where capacity ends (0..width) */
+    uint64_t capacity_bytes;                   /* GPU memory */
+    uint64_t usable_bytes;                     /* capacity minus reserve */
+    bool fits;                                 /* worst total <= usable */
+    int64_t headroom_bytes;                    /* usable - worst total (negative: short by) */
     uint64_t group_bytes[EST_MEM_GROUP_COUNT]; /* worst rank, per group */
-    uint64_t peak_allocated;        /* worst rank */
-    uint64_t peak_reserved;         /* worst rank */
-    uint64_t total;                 /* worst rank */
-    int worst_stage;                /* pipeline rank of the worst */
-    int pp;                         /* pipeline stages */
-    tui_mem_bar bars[3];            /* worst first, then first/last when pp > 1 and distinct */
+    uint64_t peak_allocated;                   /* worst rank */
+    uint64_t peak_reserved;                    /* worst rank */
+    uint64_t total;                            /* worst rank */
+    int worst_stage;                           /* pipeline rank of the worst */
+    int pp;                                    /* pipeline stages */
+    tui_mem_bar bars[3]; /* worst first, then first/last when pp > 1 and distinct */
     int n_bars;
 } tui_memory_view;
 
@@ -81,17 +81,17 @@ void tui_memory_prepare(const tui_state *st, int width, tui_memory_view *v);
 #define TUI_TIME_ITEMS 8
 
 typedef struct tui_time_view {
-    bool ok;                          /* false: error says why */
+    bool ok; /* false: error says why */
     char error[256];
-    int width;                        /* bar cells */
+    int width;                         /* bar cells */
     const char *label[TUI_TIME_ITEMS]; /* "compute", "TP comm", ... */
-    tui_bar_seg seg[TUI_TIME_ITEMS];  /* all items (cells 0 when value is 0) */
-    double iteration_s;               /* sum of the items */
+    tui_bar_seg seg[TUI_TIME_ITEMS];   /* all items (cells 0 when value is 0) */
+    double iteration_s;                /* sum of the items */
     double tokens_per_s;
     double tflops_per_gpu;
     double mfu;
-    double days;                      /* token budget / tokens_per_s, in days */
-    double cost;                      /* days * 24 * gpus * usd_per_gpu_hour; NAN without price */
+    double days; /* token budget / tokens_per_s, in days */
+    double cost; /* days * 24 * gpus * usd_per_gpu_hour; NAN without price */
 } tui_time_view;
 
 void tui_time_prepare(const tui_state *st, int width, tui_time_view *v);
