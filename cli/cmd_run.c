@@ -4,6 +4,8 @@
  *
  * --rank R is the single-GPU shard mode: only rank R's work runs; its communication time is
  * modelled (the output marks which parts were measured and which modelled).
+ * --rendezvous PATH: one process per rank under mpirun/srun (rt/launch.h); rank 0 prints, and
+ * --out PREFIX has every process write its own report (PREFIX.rank<N>.json).
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "est/memory.h" // provides: est_memory, est_mem_group_name
 #include "opts.h"       // provides: cli_setup, cli_config_flag, cli_estimate_json
+#include "rt/launch.h"  // provides: rt_launch_detect, rt_env_getenv
 #include "rt/rt.h"      // provides: rt_run, rt_report
 
 static void usage(FILE *f)
@@ -24,7 +27,15 @@ static void usage(FILE *f)
                "  --steps N             training steps (default 2; times average steps 2..N)\n"
                "  --rank R              single-GPU shard mode: run only rank R of the layout\n"
                "  --seed S              parameter and data seed (default 1234)\n"
-               "  --capacity-mib M      per-rank memory limit (an out-of-memory is reported)\n\n");
+               "  --capacity-mib M      per-rank memory limit (an out-of-memory is reported)\n"
+               "  --rendezvous PATH     one process per rank, started by mpirun or srun (rank,\n"
+               "                        size, local rank from OMPI_COMM_WORLD_*, PMI_RANK/SIZE +\n"
+               "                        MPI_LOCALRANKID, or SLURM_PROCID/NTASKS/LOCALID); GPU =\n"
+               "                        local rank; rank 0 writes the NCCL id to PATH, on a\n"
+               "                        filesystem every rank shares (cuda backend only)\n"
+               "  --rendezvous-timeout S  seconds the other ranks wait for it (default 300)\n"
+               "  --out PREFIX          also write this process's JSON report to\n"
+               "                        PREFIX.rank<N>.json (N: its rank; 0 in one process)\n\n");
     cli_config_usage(f);
 }
 
@@ -95,7 +106,10 @@ static json_t *report_json(const cli_setup *s, const rt_report *rep, json_t *pre
     json_t *o = json_object();
     bool cuda = rep->backend == RT_BACKEND_CUDA;
     json_object_set_new(o, "backend", json_string(cuda ? "cuda" : "cpu"));
-    json_object_set_new(o, "mode", json_string(rep->solo ? "single-rank" : "all-ranks"));
+    json_object_set_new(o, "mode",
+                        json_string(rep->solo        ? "single-rank"
+                                    : rep->multiproc ? "process-per-rank"
+                                                     : "all-ranks"));
     json_object_set_new(o, "steps", json_integer(rep->steps));
     json_t *loss = json_array();
     for (int i = 0; rep->loss && i < rep->steps; i++) {
@@ -132,6 +146,12 @@ static json_t *report_json(const cli_setup *s, const rt_report *rep, json_t *pre
     json_array_append_new(notes, json_string("workspace holds the backward pass's "
                                              "activation-gradient scratch; comm_buffers the TP "
                                              "gather/partial-sum buffers"));
+    if (rep->multiproc) {
+        json_array_append_new(notes, json_string("one process per rank: ranks holds this "
+                                                 "process's rank; every process writes its own "
+                                                 "report with --out PREFIX (PREFIX.rank<N>.json); "
+                                                 "the loss is summed over all processes"));
+    }
     if (rep->solo) {
         json_array_append_new(notes, json_string("single-rank mode: collectives replaced by local "
                                                  "work of the same size; their time is modelled "
@@ -143,12 +163,32 @@ static json_t *report_json(const cli_setup *s, const rt_report *rep, json_t *pre
     return o;
 }
 
+/* --out: this process's report to PREFIX.rank<N>.json (written whole, then renamed) */
+static int write_rank_json(const cli_setup *s, const rt_report *rep, json_t *predicted,
+                           const char *prefix, int rank)
+{
+    char path[4096];
+    char tmp[4200];
+    snprintf(path, sizeof path, "%s.rank%d.json", prefix, rank);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    json_t *o = report_json(s, rep, json_incref(predicted));
+    int rc = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    if (rc != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "llmcal run: --out: cannot write %s\n", path);
+        remove(tmp);
+        return 1;
+    }
+    return 0;
+}
+
 static void print_text(FILE *f, const rt_report *rep, const est_memory_report *pm)
 {
     const double mib = 1024.0 * 1024.0;
     fprintf(f, "llmcal run: %s backend, %s, %d step(s)\n",
             rep->backend == RT_BACKEND_CUDA ? "cuda" : "cpu",
-            rep->solo ? "single-rank mode" : "all ranks", rep->steps);
+            rep->solo ? "single-rank mode" : (rep->multiproc ? "this process's rank" : "all ranks"),
+            rep->steps);
     for (int i = 0; rep->loss && i < rep->steps; i++) {
         if (isfinite(rep->loss[i])) {
             fprintf(f, "  step %d loss %.6f\n", i + 1, rep->loss[i]);
@@ -198,6 +238,7 @@ int cmd_run(int argc, char **argv)
     cli_setup_init(s);
     est_diag diag = {{0}, NULL, 0};
     rt_options opt = rt_options_default();
+    const char *out_prefix = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -223,6 +264,22 @@ int cmd_run(int argc, char **argv)
                         v ? v : "(missing)");
                 return CLI_EXIT_USAGE;
             }
+        } else if (strcmp(argv[i], "--rendezvous") == 0 || strcmp(argv[i], "--out") == 0) {
+            if (!v || !*v) {
+                fprintf(stderr, "llmcal run: %s: a path is required\n", argv[i]);
+                return CLI_EXIT_USAGE;
+            }
+            if (argv[i][2] == 'r') {
+                opt.rendezvous = v;
+            } else {
+                out_prefix = v;
+            }
+        } else if (strcmp(argv[i], "--rendezvous-timeout") == 0) {
+            if (cli_parse_i64(argv[i], v, 1, 86400, &x, &diag) != 0) {
+                cli_error("run", &diag, EST_EINVAL);
+                return CLI_EXIT_USAGE;
+            }
+            opt.rendezvous_timeout_s = (double)x;
         } else if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--rank") == 0 ||
                    strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--capacity-mib") == 0) {
             long long hi = strcmp(argv[i], "--steps") == 0 ? 1000000 : (1LL << 40);
@@ -251,6 +308,21 @@ int cmd_run(int argc, char **argv)
         cli_error("run", &diag, st);
         return CLI_EXIT_USAGE;
     }
+    if (opt.rendezvous) { /* one process per rank: which one this is, from the launcher */
+        st = rt_launch_detect(rt_env_getenv, NULL, &opt.launch, &diag);
+        if (st == EST_OK && !opt.launch.present) {
+            st = EST_FAIL(&diag, EST_EINVAL,
+                          "rendezvous: no launcher found (OMPI_COMM_WORLD_RANK, PMI_RANK or "
+                          "SLURM_PROCID); --rendezvous is for processes started by mpirun or "
+                          "srun");
+        }
+        if (st != EST_OK) {
+            cli_error("run", &diag, st);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    /* under a multi-process launch only rank 0 prints; every rank writes --out */
+    bool quiet = opt.launch.present && opt.launch.rank != 0;
     if (opt.backend == RT_BACKEND_CPU) {
         /* the reference backend keeps 16 B per parameter (fp32: weights, grads, two moments;
            bf16-mixed: 2 + 4 + 4 master + 8 = 18 B, close enough for this guard) */
@@ -280,8 +352,18 @@ int cmd_run(int argc, char **argv)
         return st == EST_EINVAL || st == EST_ERANGE || st == EST_EUNSUPPORTED ? CLI_EXIT_USAGE
                                                                               : CLI_EXIT_FAIL;
     }
-    if (s->json) {
-        json_t *o = report_json(s, &rep, predicted);
+    int wrc = 0;
+    if (out_prefix) {
+        if (!predicted && have_pm) {
+            predicted = cli_estimate_json(&s->cfg, &pm, NULL);
+        }
+        wrc = write_rank_json(s, &rep, predicted, out_prefix,
+                              opt.launch.present ? opt.launch.rank : 0);
+    }
+    if (quiet) {
+        /* nothing on stdout */
+    } else if (s->json) {
+        json_t *o = report_json(s, &rep, json_incref(predicted));
         char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         if (text) {
             printf("%s\n", text);
@@ -290,6 +372,11 @@ int cmd_run(int argc, char **argv)
         json_decref(o);
     } else {
         print_text(stdout, &rep, have_pm ? &pm : NULL);
+    }
+    json_decref(predicted);
+    if (wrc != 0) {
+        rt_report_free(&rep);
+        return CLI_EXIT_FAIL;
     }
     bool oom = rep.oom;
     rt_report_free(&rep);

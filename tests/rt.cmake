@@ -1,9 +1,12 @@
 # runtime tests: CPU backend (unit), and the CUDA backend against it (gpu: exit 77 without a device)
-foreach(_t gradcheck tp pp dp shard errors bf16)
+foreach(_t gradcheck tp pp dp shard errors bf16 vocab launch)
   llmcal_add_test(NAME test_rt_${_t} SOURCES test_rt_${_t}.c LIBS rt LABELS unit)
   target_include_directories(test_rt_${_t} PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src)
 endforeach()
 if(LLMCAL_WITH_CUDA)
   llmcal_add_test(NAME test_rt_cuda SOURCES test_rt_cuda.c LIBS rt CUDA::cudart LABELS gpu)
   target_include_directories(test_rt_cuda PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src)
+  # one process per rank (srun's variables set by hand), two GPUs
+  add_test(NAME rt_multiproc COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/rt_multiproc.sh $<TARGET_FILE:llmcal>)
+  set_tests_properties(rt_multiproc PROPERTIES LABELS "gpu" SKIP_RETURN_CODE 77)
 endif()

@@ -283,6 +283,29 @@ static void compare_backends(const est_model *m, int tp, const char *what)
     compare_backends_prec(m, tp, EST_PREC_BF16_MIXED, buf);
 }
 
+/* pipeline parallelism across GPUs: the batched NCCL transfers (ncclGroupStart/End) against the
+   CPU backend's mailboxes, fp32, same tolerance as the one-GPU step */
+static void compare_pp(const est_model *m, int pp, int vpp, int gbs, const char *what)
+{
+    tiny t;
+    tiny_init(&t, m, 1, pp, vpp, 1, false, 0, 1, gbs);
+    float *gc = tiny_vec(m);
+    float *gg = tiny_vec(m);
+    double lc = 0.0;
+    double lg = 0.0;
+    rt_options o = rt_options_default();
+    CHECK(tiny_run_opt(&t, &o, 1, NULL, gc, NULL, &lc) == EST_OK, "cpu pipeline run");
+    o.backend = RT_BACKEND_CUDA;
+    CHECK(tiny_run_opt(&t, &o, 1, NULL, gg, NULL, &lg) == EST_OK, "cuda pipeline run");
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s: cuda vs cpu gradients", what);
+    CHECK(tiny_maxrel(m, gg, gc, buf) <= 1e-3, buf);
+    snprintf(buf, sizeof buf, "%s: cuda vs cpu loss", what);
+    CHECK_REL(lg, lc, 1e-5, buf);
+    free(gc);
+    free(gg);
+}
+
 int main(void)
 {
     int ndev = 0;
@@ -301,6 +324,16 @@ int main(void)
         compare_backends(&llama, 2, "llama tp=2 sp");
     }
     est_model g8 = tiny_gpt(8);
+    est_model l8 = tiny_llama(8);
+    if (ndev >= 2) { /* 1F1B and interleaved over NCCL p2p; tied embedding over the EMB group */
+        compare_pp(&g8, 2, 1, 4, "gpt pp=2 (1F1B)");
+        compare_pp(&l8, 2, 2, 8, "llama pp=2 vpp=2 m=8");
+        compare_pp(&g8, 2, 2, 8, "gpt pp=2 vpp=2 m=8 (tied)");
+    }
+    if (ndev >= 4) {
+        compare_pp(&g8, 4, 1, 8, "gpt pp=4 (1F1B) m=8");
+        compare_pp(&l8, 4, 2, 8, "llama pp=4 vpp=2 m=8");
+    }
     tiny t;
     tiny_init(&t, &g8, 2, 2, 2, 2, true, 1, 1, 4);
     for (int r = 0; r < 8; r++) {

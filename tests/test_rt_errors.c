@@ -64,11 +64,10 @@ int main(void)
     CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "steps"), "steps 0 refused");
     o = rt_options_default();
 
-    est_model odd = gpt;
-    odd.vocab = 66; /* divisible by heads' tp=2? 66/2 = 33 yes; use tp=4 */
-    tiny_init(&t, &odd, 4, 1, 1, 1, false, 0, 1, 1);
-    CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "vocab"),
-          "vocab not divisible by tp is refused, naming vocab");
+    tiny_init(&t, &gpt, 2, 1, 1, 1, false, 0, 1, 1);
+    t.cfg.par.vocab_divisor = -1;
+    CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "vocab_divisor"),
+          "a negative vocab_divisor is refused, naming it");
 
     tiny_init(&t, &gpt, 1, 1, 1, 2, false, 3, 1, 2);
     t.cfg.par.framework = EST_FW_DEEPSPEED;
@@ -82,6 +81,35 @@ int main(void)
     tiny_init(&t, &gpt, 3, 1, 1, 1, false, 0, 1, 1);
     CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "tp"),
           "tp not dividing heads is refused (est_config_resolve)");
+
+    /* multi-process launch (one process per rank): refused on the cpu backend, and checked
+       against the layout before any device is touched */
+    tiny_init(&t, &gpt, 2, 2, 1, 1, false, 0, 1, 2);
+    o = rt_options_default();
+    o.launch.present = true;
+    snprintf(o.launch.launcher, sizeof o.launch.launcher, "slurm");
+    snprintf(o.launch.rank_var, sizeof o.launch.rank_var, "SLURM_PROCID");
+    o.launch.rank = 1;
+    o.launch.size = 4;
+    o.rendezvous = "/tmp/llmcal-never-written.id";
+    CHECK(try_run(&t, &o, &d, &rep) == EST_EUNSUPPORTED && strstr(d.msg, "launch") &&
+              strstr(d.msg, "cpu"),
+          "a multi-process launch of the cpu backend is refused, naming it");
+    o.backend = RT_BACKEND_CUDA;
+    if (rt_backend_compiled(RT_BACKEND_CUDA)) {
+        o.launch.size = 3;
+        CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "gpus"),
+              "launcher's process count != layout's ranks is refused, naming gpus");
+        o.launch.size = 4;
+        o.rendezvous = NULL;
+        CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "rendezvous"),
+              "a multi-process launch without a rendezvous path is refused");
+        o.rendezvous = "/tmp/llmcal-never-written.id";
+        o.solo_rank = 0;
+        CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "rank"),
+              "--rank under a multi-process launch is refused");
+    }
+    o = rt_options_default();
 
     if (!rt_backend_compiled(RT_BACKEND_CUDA)) {
         tiny_init(&t, &gpt, 1, 1, 1, 1, false, 0, 1, 1);

@@ -91,6 +91,9 @@ static inline void tiny_init(tiny *t, const est_model *m, int tp, int pp, int vp
     t->cfg.par.gbs = gbs;
     t->cfg.par.seq = 16;
     t->cfg.par.precision = EST_PREC_FP32; /* tests opt into bf16-mixed explicitly */
+    /* no vocabulary padding: v = 64 is a multiple of tp = 1, 2, 4, so every layout compared holds
+       the same (unpadded) vocabulary; test_rt_vocab.c opts into Megatron's padding */
+    t->cfg.par.vocab_divisor = 1;
 }
 
 /* runs `steps` steps capturing the last step's gradient and the parameters after it (either may

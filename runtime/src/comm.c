@@ -148,20 +148,18 @@ est_status rt_c_allgather(rt_rank *r, rt_group g, const void *in, void *out, siz
     return st;
 }
 
-est_status rt_c_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
-                     est_diag *diag)
+est_status rt_c_p2p(rt_rank *r, const rt_p2p_op *ops, int n, est_diag *diag)
 {
+    if (n == 0) {
+        return EST_OK;
+    }
+    size_t biggest = 0;
+    for (int i = 0; i < n; i++) {
+        size_t b = ops[i].n * rt_dsize(ops[i].dt);
+        biggest = b > biggest ? b : biggest;
+    }
     int prev = coll_begin(r, RT_G_PP);
-    est_status st = r->be->send(r, peer, buf, n, dt, tag, diag);
-    coll_end(r, RT_G_PP, RT_COLL_P2P, n * rt_dsize(dt), prev);
-    return st;
-}
-
-est_status rt_c_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
-                     est_diag *diag)
-{
-    int prev = coll_begin(r, RT_G_PP);
-    est_status st = r->be->recv(r, peer, buf, n, dt, tag, diag);
-    coll_end(r, RT_G_PP, RT_COLL_P2P, n * rt_dsize(dt), prev);
+    est_status st = r->be->p2p(r, ops, n, diag);
+    coll_end(r, RT_G_PP, RT_COLL_P2P, biggest, prev);
     return st;
 }

@@ -3,9 +3,11 @@
  *
  * Sums run over the group's ranks in rank order, so a result does not depend on thread timing
  * (deterministic, and ZeRO-1's reduce-scatter sums exactly as ZeRO-0's all-reduce does). Sends are
- * buffered (copied into the receiver's mailbox) and receives match (source, tag), so any schedule
- * that NCCL would run without deadlock runs here. A failing rank calls rt_world_abort(), which
- * wakes every waiter with an error instead of hanging.
+ * buffered (copied into the receiver's mailbox) and a receive takes the next message from its
+ * source in send order and checks its tag, so a schedule whose two sides disagree on the order
+ * (which NCCL, matching by order, would silently mis-deliver) fails here. Deadlock freedom under
+ * NCCL's unbuffered semantics is checked separately (rt_sched_check). A failing rank calls
+ * rt_world_abort(), which wakes every waiter with an error instead of hanging.
  * In solo mode (single-GPU shard mode) there is one rank and no world traffic: the collectives do
  * local work of the same size (copies) and receives deliver zeros.
  * Not here: timing (comm.c), NCCL (cuda/).
@@ -347,13 +349,9 @@ static int global_of_pp(const rt_rank *r, int peer_pp)
     return r->tp + r->T_ * (r->dp + r->D_ * peer_pp);
 }
 
-est_status rt_local_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
-                         est_diag *diag)
+static est_status post_send(rt_rank *r, const rt_p2p_op *o, est_diag *diag)
 {
-    if (r->solo) {
-        return EST_OK;
-    }
-    size_t bytes = n * rt_dsize(dt);
+    size_t bytes = o->n * rt_dsize(o->dt);
     msg *m = malloc(sizeof *m + bytes);
     if (!m) {
         return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation of a %zu-byte message failed",
@@ -361,10 +359,10 @@ est_status rt_local_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dty
     }
     m->next = NULL;
     m->src = r->rank;
-    m->tag = tag;
+    m->tag = o->tag;
     m->n = bytes;
-    memcpy(m->data, buf, bytes);
-    mailbox *mb = &r->world->mbox[global_of_pp(r, peer)];
+    memcpy(m->data, o->buf, bytes);
+    mailbox *mb = &r->world->mbox[global_of_pp(r, o->peer)];
     pthread_mutex_lock(&mb->mu);
     msg **pp = &mb->head;
     while (*pp) {
@@ -376,21 +374,18 @@ est_status rt_local_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dty
     return EST_OK;
 }
 
-est_status rt_local_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
-                         est_diag *diag)
+/* the next message from the peer, in the order it was sent (NCCL's matching): its tag must be
+   the one expected, or the schedules of the two ranks disagree on the order */
+static est_status take_recv(rt_rank *r, const rt_p2p_op *o, est_diag *diag)
 {
-    size_t bytes = n * rt_dsize(dt);
-    if (r->solo) {
-        memset(buf, 0, bytes);
-        return EST_OK;
-    }
-    int src = global_of_pp(r, peer);
+    size_t bytes = o->n * rt_dsize(o->dt);
+    int src = global_of_pp(r, o->peer);
     mailbox *mb = &r->world->mbox[r->rank];
     pthread_mutex_lock(&mb->mu);
     msg *got = NULL;
     for (;;) {
         for (msg **pp = &mb->head; *pp; pp = &(*pp)->next) {
-            if ((*pp)->src == src && (*pp)->tag == tag) {
+            if ((*pp)->src == src) {
                 got = *pp;
                 *pp = got->next;
                 break;
@@ -406,12 +401,43 @@ est_status rt_local_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt,
         return aborted(r, diag);
     }
     est_status st = EST_OK;
-    if (got->n != bytes) {
-        st = EST_FAIL(diag, EST_EINVAL, "rank %d: message tag %d has %zu bytes, expected %zu",
-                      r->rank, tag, got->n, bytes);
+    if (got->tag != o->tag) {
+        st = EST_FAIL(diag, EST_EINVAL,
+                      "pp: rank %d expected message tag %d from rank %d, the next one sent is tag "
+                      "%d (NCCL pairs sends and receives in order)",
+                      r->rank, o->tag, src, got->tag);
+    } else if (got->n != bytes) {
+        st = EST_FAIL(diag, EST_EINVAL, "pp: rank %d: message tag %d has %zu bytes, expected %zu",
+                      r->rank, o->tag, got->n, bytes);
     } else {
-        memcpy(buf, got->data, bytes);
+        memcpy(o->buf, got->data, bytes);
     }
     free(got);
+    return st;
+}
+
+/* a group: every send is posted (buffered in the peer's mailbox) before any receive waits, so the
+   group cannot block on its own sends, as a NCCL group posts all its operations together */
+est_status rt_local_p2p(rt_rank *r, const rt_p2p_op *ops, int n, est_diag *diag)
+{
+    if (r->solo) {
+        for (int i = 0; i < n; i++) {
+            if (!ops[i].send) {
+                memset(ops[i].buf, 0, ops[i].n * rt_dsize(ops[i].dt));
+            }
+        }
+        return EST_OK;
+    }
+    est_status st = EST_OK;
+    for (int i = 0; i < n && st == EST_OK; i++) {
+        if (ops[i].send) {
+            st = post_send(r, &ops[i], diag);
+        }
+    }
+    for (int i = 0; i < n && st == EST_OK; i++) {
+        if (!ops[i].send) {
+            st = take_recv(r, &ops[i], diag);
+        }
+    }
     return st;
 }

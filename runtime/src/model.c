@@ -47,7 +47,7 @@ void rt_dims_init(rt_rank *r)
     d->act = d->gated ? RT_ACT_SWIGLU : RT_ACT_GELU;
     d->F = (int)(m->ffn / t);
     d->Fin = d->gated ? 2 * d->F : d->F;
-    d->V = (int)(m->vocab / t);
+    d->V = (int)(rt_padded_vocab(r->cfg) / t);
     d->voff = r->tp * d->V;
     d->maxpos = m->pos == EST_POS_LEARNED ? (int)m->max_positions : 0;
     d->rms = m->norm == EST_NORM_RMSNORM;
@@ -67,8 +67,15 @@ static rt_tdesc desc1(int64_t rows, int64_t lrows, int64_t cols, int64_t lcols)
     return d;
 }
 
-/* descriptor of tensor `kind` of model m under tp; false if the model has no such tensor */
-static bool tensor_desc(const est_model *m, int tp, int kind, rt_tdesc *out)
+int64_t rt_padded_vocab(const est_config *cfg)
+{
+    int64_t mult = (cfg->par.vocab_divisor > 0 ? cfg->par.vocab_divisor : 1) * cfg->par.tp;
+    return (cfg->model->vocab + mult - 1) / mult * mult;
+}
+
+/* descriptor of tensor `kind` of model m under tp, the vocabulary tensors with vrows rows (the
+   padded vocabulary; m->vocab in the canonical layout); false if the model has no such tensor */
+static bool tensor_desc(const est_model *m, int tp, int64_t vrows, int kind, rt_tdesc *out)
 {
     int64_t h = m->hidden;
     int64_t QD = m->heads * m->head_dim;
@@ -107,8 +114,8 @@ static bool tensor_desc(const est_model *m, int tp, int kind, rt_tdesc *out)
     }
     case RT_FPW: *out = desc1(h, h, f, f / tp); return true;
     case RT_FPB: *out = desc1(h, h, 1, 1); return m->mlp_bias;
-    case RT_WTE: *out = desc1(m->vocab, m->vocab / tp, h, h); return true;
-    case RT_HEAD: *out = desc1(m->vocab, m->vocab / tp, h, h); return !m->tied_embeddings;
+    case RT_WTE: *out = desc1(vrows, vrows / tp, h, h); return true;
+    case RT_HEAD: *out = desc1(vrows, vrows / tp, h, h); return !m->tied_embeddings;
     case RT_WPE:
         *out = desc1(m->max_positions, m->max_positions, h, h);
         return m->pos == EST_POS_LEARNED;
@@ -154,13 +161,13 @@ void rt_canonical_offsets(const est_model *m, int64_t *off, int64_t *layer_size)
     }
     off[RT_WTE] = pos;
     pos += m->vocab * m->hidden;
-    if (tensor_desc(m, 1, RT_WPE, &d)) {
+    if (tensor_desc(m, 1, m->vocab, RT_WPE, &d)) {
         off[RT_WPE] = pos;
         pos += desc_numel(&d, false);
     }
     int64_t lay = 0;
     for (int k = 0; k < RT_LT_COUNT; k++) {
-        if (tensor_desc(m, 1, k, &d)) {
+        if (tensor_desc(m, 1, m->vocab, k, &d)) {
             off[k] = pos + lay; /* layer 0; layer l adds l * layer_size */
             lay += desc_numel(&d, false);
         }
@@ -168,7 +175,7 @@ void rt_canonical_offsets(const est_model *m, int64_t *off, int64_t *layer_size)
     *layer_size = lay;
     pos += m->layers * lay;
     for (int k = RT_LNFW; k <= RT_HEAD; k++) {
-        if (tensor_desc(m, 1, k, &d)) {
+        if (tensor_desc(m, 1, m->vocab, k, &d)) {
             off[k] = pos;
             pos += desc_numel(&d, false);
         }
@@ -183,7 +190,7 @@ int64_t rt_canonical_size(const est_model *m)
     int64_t total = 0;
     rt_tdesc d;
     for (int k = 0; k < RT_TK_COUNT; k++) {
-        if (tensor_desc(m, 1, k, &d)) {
+        if (tensor_desc(m, 1, m->vocab, k, &d)) {
             total += desc_numel(&d, false) * (k < RT_LT_COUNT ? m->layers : 1);
         }
     }
@@ -227,7 +234,7 @@ static est_status add_tensor(rt_rank *r, rt_pbuf *b, int kind, int layer, int64_
     const est_model *m = r->cfg->model;
     rt_tdesc d;
     *off_out = -1;
-    if (!tensor_desc(m, r->T_, kind, &d)) {
+    if (!tensor_desc(m, r->T_, rt_padded_vocab(r->cfg), kind, &d)) {
         return EST_OK;
     }
     rt_tensor *nt = realloc(b->t, (size_t)(b->nt + 1) * sizeof *nt);
@@ -246,6 +253,16 @@ static est_status add_tensor(rt_rank *r, rt_pbuf *b, int kind, int layer, int64_
     t->desc = d;
     t->n = desc_numel(&d, true);
     t->canon_off = coff[kind] + (layer >= 0 ? (int64_t)layer * lay : 0);
+    /* Megatron's vocabulary padding: rows vocab..padded-1 of wte / lm_head are outside the
+       canonical layout; they are initialised from indices past its end (the same for every
+       layout with the same padded vocabulary) */
+    t->canon_n = desc_numel(&d, false);
+    t->pad_base = rt_canonical_size(m);
+    if (kind == RT_WTE || kind == RT_HEAD) {
+        int64_t pad = (rt_padded_vocab(r->cfg) - m->vocab) * m->hidden;
+        t->canon_n -= pad;
+        t->pad_base += kind == RT_HEAD ? pad : 0;
+    }
     t->tp_repl = desc_numel(&d, true) == desc_numel(&d, false) && kind != RT_WTE && kind != RT_HEAD;
     if (r->T_ == 1) {
         t->tp_repl = false;
@@ -324,7 +341,13 @@ static est_status init_buf(rt_rank *r, rt_pbuf *b, est_diag *diag)
     for (int i = 0; i < b->nt; i++) {
         const rt_tensor *t = &b->t[i];
         for (int64_t k = 0; k < t->n; k++) {
-            int64_t g = t->canon_off + rt_canon_index(&t->desc, r->tp, k);
+            int64_t ci = rt_canon_index(&t->desc, r->tp, k);
+            if (ci >= t->canon_n) { /* a padded vocabulary row: initialised like the others */
+                host[t->off + k] =
+                    rt_init_value(t->kind, t->pad_base + ci - t->canon_n, L, o->seed);
+                continue;
+            }
+            int64_t g = t->canon_off + ci;
             host[t->off + k] = o->init_params && !r->solo ? o->init_params[g]
                                                           : rt_init_value(t->kind, g, L, o->seed);
         }

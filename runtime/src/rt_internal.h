@@ -48,6 +48,16 @@ static inline void *rt_elem(const void *p, size_t n, rt_dtype t)
     return p ? (void *)((const char *)p + n * rt_dsize(t)) : NULL;
 }
 
+/* one operation of a batched point-to-point call (all posted together, NCCL group semantics) */
+typedef struct rt_p2p_op {
+    bool send;
+    int peer; /* pipeline rank */
+    void *buf;
+    size_t n; /* elements of dt */
+    rt_dtype dt;
+    int tag; /* rt_sched_tag: checked by the CPU backend, implied by order on NCCL */
+} rt_p2p_op;
+
 // ---------------------------------------------------------------------------
 // backend table: every device operation the model code uses
 //
@@ -125,10 +135,14 @@ typedef struct rt_backend {
     /* allgather: out receives size*count; `in` may be out + idx*count */
     est_status (*allgather)(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
                             rt_dtype dt, est_diag *diag);
-    est_status (*send)(rt_rank *r, int peer_pp, const void *buf, size_t n, rt_dtype dt, int tag,
-                       est_diag *diag);
-    est_status (*recv)(rt_rank *r, int peer_pp, void *buf, size_t n, rt_dtype dt, int tag,
-                       est_diag *diag);
+    /* batched pipeline point-to-point (Megatron's batch_isend_irecv): every operation is posted
+       together (ncclGroupStart/End) and all have completed, in stream order, on return; a
+       rank's n-th send to a peer matches the peer's n-th receive from it. Solo mode: receives
+       deliver zeros. */
+    est_status (*p2p)(rt_rank *r, const rt_p2p_op *ops, int n, est_diag *diag);
+    /* multi-process launch: v[0..n) summed over every process of the world (NULL: not needed,
+       the ranks are threads of this process) */
+    est_status (*world_sum)(rt_rank *r, double *v, int n, est_diag *diag);
 } rt_backend;
 
 extern const rt_backend rt_backend_cpu;
@@ -169,6 +183,8 @@ typedef struct rt_tensor {
     int64_t off;       /* offset in its buffer (floats) */
     int64_t n;         /* local elements */
     int64_t canon_off; /* offset of the canonical tensor in the canonical layout */
+    int64_t canon_n;   /* its canonical elements; local ones mapping at or past it are padding */
+    int64_t pad_base;  /* init index of the first padded element (vocabulary padding) */
     rt_tdesc desc;
     bool tp_repl; /* replicated over TP: its gradient is TP-summed under SP */
     bool writer;  /* this rank writes it to canonical outputs (one writer per element) */
@@ -250,6 +266,16 @@ typedef struct rt_sched_op {
     int chunk;
 } rt_sched_op;
 
+/* one pipeline transfer of a schedule op: a receive before its compute or a send after it */
+typedef struct rt_p2p_msg {
+    bool valid;
+    bool send;  /* send (after the op) or receive (before it) */
+    bool fwd;   /* activation (forward) or gradient (backward) */
+    int peer;   /* pipeline rank */
+    int mb;     /* micro-batch */
+    int vstage; /* virtual stage that receives it (names the message: rt_sched_tag) */
+} rt_p2p_msg;
+
 // ---------------------------------------------------------------------------
 // rank
 
@@ -279,6 +305,8 @@ struct rt_rank {
     /* scratch (allocated once) */
     void *full1, *full2;              /* (N, C) gathers and partial sums (adt) */
     void *dres;                       /* (Ns, C) residual-stream gradient (adt) */
+    void *dsend;                      /* (Ns, C) input gradient being sent (pp > 1; swaps with
+                                         dres) */
     void *dqkv, *datty, *dfch, *dfca; /* activation gradients (adt) */
     float *mx, *stats;                /* (N), (2N) cross-entropy */
     float *losses;                    /* (N) */
@@ -290,6 +318,7 @@ struct rt_rank {
     rt_act *acts;        /* [nchunks * M] */
     rt_sched_op *ops;
     int nops;
+    bool *p2p_before; /* [nops] a group of transfers is posted before op k (rt_sched_groups) */
     /* step state */
     int step;
     double loss_sum; /* this step, last stage, tp rank 0 */
@@ -316,12 +345,35 @@ size_t rt_align_bytes(size_t bytes);
 int rt_sched_count(int pp, int vpp, int m);
 est_status rt_sched_build(int pp, int vpp, int rank, int m, rt_sched_op *ops, int cap,
                           est_diag *diag);
+/* the tag of a message: direction, micro-batch and the virtual stage receiving it */
+int rt_sched_tag(int pp, int vpp, bool fwd, int mb, int vstage);
+/* the receive op needs before its compute and the send it makes after (valid = false: none) */
+void rt_sched_msgs(int pp, int vpp, int rank, const rt_sched_op *op, rt_p2p_msg *recv,
+                   rt_p2p_msg *send);
+/* where step.c posts its batched transfers: before[k] is true when a group is posted before op k;
+   it holds the receives of the ops up to the next group and the sends of the ops since the
+   previous one (one more group after the last op holds its sends). 1F1B: before every op
+   (Megatron's send_forward_recv_backward / send_backward_recv_forward); interleaved: a steady-state
+   forward and its backward form one unit (send_forward_backward_recv_forward_backward) */
+void rt_sched_groups(int pp, int vpp, const rt_sched_op *ops, int n, bool *before);
+/* Simulates every pipeline rank's transfers under NCCL's semantics (a send completes only when
+   the peer has posted the matching receive; the n-th send from a to b matches the n-th receive on
+   b from a; operations of one group are posted together). paired: step.c's grouping
+   (rt_sched_groups; inside a group receives before sends, activations before gradients);
+   unpaired: each transfer alone, receive before the op, send after it. Also checks, paired and
+   vpp = 1, that matched transfers never cross (the premise of the no-cycle argument,
+   docs/runtime.md). EST_OK, or EST_EINVAL with diag naming the deadlocked
+   rank, the mismatched transfer or the crossing groups. */
+est_status rt_sched_check(int pp, int vpp, int m, bool paired, est_diag *diag);
 
 /* model.c */
 void rt_dims_init(rt_rank *r);
 est_status rt_model_layout(rt_rank *r, est_diag *diag);
 void rt_model_free(rt_rank *r);
 int64_t rt_canon_index(const rt_tdesc *d, int tp_rank, int64_t li);
+/* Megatron's padded vocabulary (_vocab_size_with_padding): vocab rounded up to a multiple of
+   par.vocab_divisor * tp; the embedding and output layer hold that many rows */
+int64_t rt_padded_vocab(const est_config *cfg);
 float rt_init_value(int kind, int64_t canon_global, int layers, uint64_t seed);
 void rt_canonical_offsets(const est_model *m, int64_t *off /* [RT_TK_COUNT] */,
                           int64_t *layer_size);
@@ -350,10 +402,9 @@ est_status rt_c_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t count, 
                                est_diag *diag);
 est_status rt_c_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
                           rt_dtype dt, est_diag *diag);
-est_status rt_c_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
-                     est_diag *diag);
-est_status rt_c_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
-                     est_diag *diag);
+/* one group of pipeline transfers (time: pp_comm; modelled in solo mode as its largest transfer,
+   the others running concurrently on full-duplex links) */
+est_status rt_c_p2p(rt_rank *r, const rt_p2p_op *ops, int n, est_diag *diag);
 /* timeline: switch the rank's current phase (RT_T_COUNT = not timed); flush at the end of a
    step (one device synchronisation) */
 void rt_phase(rt_rank *r, int part);
@@ -375,9 +426,6 @@ est_status rt_local_reduce_scatter(rt_rank *r, rt_group g, void *buf, size_t cou
                                    est_diag *diag);
 est_status rt_local_allgather(rt_rank *r, rt_group g, const void *in, void *out, size_t count,
                               rt_dtype dt, est_diag *diag);
-est_status rt_local_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
-                         est_diag *diag);
-est_status rt_local_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
-                         est_diag *diag);
+est_status rt_local_p2p(rt_rank *r, const rt_p2p_op *ops, int n, est_diag *diag);
 
 #endif /* LLMCAL_RT_INTERNAL_H */

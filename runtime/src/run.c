@@ -2,6 +2,7 @@
  * rank (or one rank in single-GPU shard mode), run the steps, and gather the per-rank reports.
  *
  * Rank order is Megatron's default (tp fastest, then dp, then pp): rank = tp + t*(dp + d*pp).
+ * Under a multi-process launch (opt->launch) this process runs its own rank only (CUDA).
  * A rank that fails aborts the world so no other rank waits forever; the first failure is the
  * one reported.
  */
@@ -41,6 +42,7 @@ rt_options rt_options_default(void)
     o.beta2 = 0.95;
     o.eps = 1e-8;
     o.weight_decay = 0.1;
+    o.rendezvous_timeout_s = 300.0;
     return o;
 }
 
@@ -90,6 +92,31 @@ static est_status check_supported(const est_config *cfg, const rt_options *o, es
         return EST_FAIL(diag, EST_EINVAL, "rank: %d is not a rank of %lld GPUs", o->solo_rank,
                         (long long)p->gpus);
     }
+    if (o->launch.present) {
+        const rt_launch *l = &o->launch;
+        if (o->backend != RT_BACKEND_CUDA) {
+            return EST_FAIL(diag, EST_EUNSUPPORTED,
+                            "launch: the cpu backend runs every rank as a thread of one process; "
+                            "a multi-process launch (%s, %s=%d) needs --backend cuda",
+                            l->launcher, l->rank_var, l->rank);
+        }
+        if (l->size != p->gpus) {
+            return EST_FAIL(diag, EST_EINVAL,
+                            "gpus: the layout has %lld ranks but the %s launcher started %d "
+                            "processes (one per rank)",
+                            (long long)p->gpus, l->launcher, l->size);
+        }
+        if (o->solo_rank >= 0) {
+            return EST_FAIL(diag, EST_EINVAL,
+                            "rank: --rank runs one rank's share in one process, not under a "
+                            "multi-process launch");
+        }
+        if (!o->rendezvous || !*o->rendezvous) {
+            return EST_FAIL(diag, EST_EINVAL,
+                            "rendezvous: a multi-process launch needs a file path on a filesystem "
+                            "every rank shares (--rendezvous PATH)");
+        }
+    }
     if (p->precision != EST_PREC_FP32 && p->precision != EST_PREC_BF16_MIXED) {
         return EST_FAIL(diag, EST_EUNSUPPORTED,
                         "precision: %s is not implemented by the runtime (fp32 or bf16-mixed)",
@@ -119,11 +146,6 @@ static est_status check_supported(const est_config *cfg, const rt_options *o, es
     if (p->finetune != EST_FT_FULL) {
         return EST_FAIL(diag, EST_EUNSUPPORTED, "finetune: LoRA is not implemented by the runtime");
     }
-    if (m->vocab % p->tp != 0) {
-        return EST_FAIL(diag, EST_EINVAL,
-                        "tp: %d does not divide vocab=%lld (vocab-parallel embedding)", p->tp,
-                        (long long)m->vocab);
-    }
     if (m->pos == EST_POS_ROPE && m->head_dim % 2 != 0) {
         return EST_FAIL(diag, EST_EINVAL, "model.head_dim: %lld must be even for RoPE",
                         (long long)m->head_dim);
@@ -146,7 +168,8 @@ static est_status check_supported(const est_config *cfg, const rt_options *o, es
                         (long long)m->layers, p->pp * p->vpp);
     }
     int64_t N = p->mbs * p->seq;
-    int64_t biggest = m->hidden > m->vocab ? m->hidden : m->vocab;
+    int64_t vpad = rt_padded_vocab(cfg); /* a multiple of tp: vocab-parallel rows */
+    int64_t biggest = m->hidden > vpad ? m->hidden : vpad;
     if (N > INT32_MAX / 4 || biggest > INT32_MAX / 4 || 2 * m->ffn > INT32_MAX / 4) {
         return EST_FAIL(diag, EST_ERANGE, "mbs*seq: %lld rows exceed the runtime's int32 shapes",
                         (long long)N);
@@ -196,6 +219,10 @@ static void *rank_main(void *arg)
     if (s->st == EST_OK) {
         s->st = rt_rank_train(r, &s->diag);
     }
+    if (s->st == EST_OK && r->opt->launch.present && r->be->world_sum) {
+        /* one process per rank: the loss contributions of the other processes */
+        s->st = r->be->world_sum(r, r->loss_per_step, r->opt->steps, &s->diag);
+    }
     if (s->st != EST_OK) {
         int expect = -1;
         atomic_compare_exchange_strong(s->first_fail, &expect, r->rank);
@@ -238,8 +265,9 @@ est_status rt_run(const est_config *cfg_in, const rt_options *opt, rt_report *ou
     }
     const est_parallel *p = &cfg.par;
     bool solo = opt->solo_rank >= 0;
+    bool multiproc = opt->launch.present;
     int R = (int)p->gpus;
-    int nrun = solo ? 1 : R;
+    int nrun = solo || multiproc ? 1 : R;
     bool emb = cfg.model->tied_embeddings && p->pp > 1;
     rt_world *w = NULL;
     if (opt->backend == RT_BACKEND_CPU) {
@@ -259,7 +287,7 @@ est_status rt_run(const est_config *cfg_in, const rt_options *opt, rt_report *ou
     for (int i = 0; i < nrun; i++) {
         run_slot *s = &slots[i];
         rt_rank *r = &s->r;
-        int g = solo ? opt->solo_rank : i;
+        int g = solo ? opt->solo_rank : (multiproc ? opt->launch.rank : i);
         r->be = &rt_backend_cpu;
         r->cfg = &cfg;
         r->opt = opt;
@@ -305,6 +333,7 @@ est_status rt_run(const est_config *cfg_in, const rt_options *opt, rt_report *ou
     }
     out->backend = opt->backend;
     out->solo = solo;
+    out->multiproc = multiproc;
     out->nranks = nrun;
     out->steps = opt->steps;
     out->ranks = calloc((size_t)nrun, sizeof *out->ranks);

@@ -133,22 +133,63 @@ static est_status alloc_logits(rt_rank *r, rt_act *a, est_diag *diag)
     return EST_OK;
 }
 
-static int tag_of(const rt_rank *r, bool fwd, int mb, int vstage)
+// ---------------------------------------------------------------------------
+// pipeline transfers: batched into groups where the schedule pairs them (rt_sched_groups)
+
+/* the sends of the ops since the last group, waiting for the next one */
+typedef struct p2p_batch {
+    rt_p2p_op op[8];
+    int n;
+    rt_act *sent_xout[4]; /* forward outputs freed once their group has run */
+    int nxout;
+} p2p_batch;
+
+static void batch_add(rt_rank *r, p2p_batch *b, const rt_p2p_msg *m, void *buf)
 {
-    return ((mb * r->P_ * r->V_) + vstage) * 2 + (fwd ? 0 : 1);
+    size_t xs = (size_t)r->dm.Ns * (size_t)r->dm.C;
+    b->op[b->n++] = (rt_p2p_op){
+        m->send, m->peer, buf, xs, r->adt, rt_sched_tag(r->P_, r->V_, m->fwd, m->mb, m->vstage)};
+}
+
+/* posts a group: receives before sends, activations before gradients (the order the receiving
+   rank posts the matching operations in: NCCL pairs the n-th send with the n-th receive) */
+static est_status batch_post(rt_rank *r, p2p_batch *b, est_diag *diag)
+{
+    for (int i = 1; i < b->n; i++) {
+        for (int j = i; j > 0; j--) {
+            rt_p2p_op *x = &b->op[j - 1];
+            rt_p2p_op *y = &b->op[j];
+            int kx = (x->send ? 2 : 0) + (x->tag & 1);
+            int ky = (y->send ? 2 : 0) + (y->tag & 1);
+            if (kx <= ky) {
+                break;
+            }
+            rt_p2p_op t = *x;
+            *x = *y;
+            *y = t;
+        }
+    }
+    est_status st = rt_c_p2p(r, b->op, b->n, diag);
+    for (int i = 0; i < b->nxout; i++) {
+        rt_free(r, EST_MEM_ACTIVATIONS, b->sent_xout[i]->xout, xs_bytes(r));
+        b->sent_xout[i]->xout = NULL;
+    }
+    b->n = 0;
+    b->nxout = 0;
+    return st;
 }
 
 // ---------------------------------------------------------------------------
 // forward and backward passes of one (chunk, micro-batch)
 
-static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
+/* before the group that receives its input: the activation slab (layer 0's input is the
+   receive buffer) and the pipeline output */
+static est_status fwd_prepare(rt_rank *r, const rt_sched_op *op, p2p_batch *b, est_diag *diag)
 {
-    const rt_chunk *c = &r->chunk[ci];
-    rt_act *a = &r->acts[ci * r->M + mb];
-    const rt_dims *dm = &r->dm;
-    size_t xs = (size_t)dm->Ns * dm->C;
+    const rt_chunk *c = &r->chunk[op->chunk];
+    rt_act *a = &r->acts[op->chunk * r->M + op->mb];
     char what[96];
-    snprintf(what, sizeof what, "activations of chunk %d, micro-batch %d", ci, mb);
+    snprintf(what, sizeof what, "activations of chunk %d, micro-batch %d", op->chunk, op->mb);
     a->bytes = slab_bytes(r, c);
     TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, a->bytes, what, &a->slab, diag));
     if (c->last) {
@@ -156,16 +197,28 @@ static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
     } else {
         TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, xs_bytes(r), "pipeline output", &a->xout, diag));
     }
+    rt_p2p_msg rv;
+    rt_p2p_msg sd;
+    rt_sched_msgs(r->P_, r->V_, r->pp, op, &rv, &sd);
+    if (rv.valid) {
+        rt_lact la;
+        lact_get(r, c, a, 0, &la);
+        batch_add(r, b, &rv, la.x);
+    }
+    return EST_OK;
+}
+
+static est_status op_fwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, est_diag *diag)
+{
+    const rt_chunk *c = &r->chunk[op->chunk];
+    rt_act *a = &r->acts[op->chunk * r->M + op->mb];
     if (c->first || c->last) {
-        load_batch(r, mb);
+        load_batch(r, op->mb);
     }
     rt_lact la;
     lact_get(r, c, a, 0, &la);
     if (c->first) {
         TRYS(rt_embed_fwd(r, c, la.x, diag));
-    } else {
-        TRYS(rt_c_recv(r, (c->vstage - 1) % r->P_, la.x, xs, r->adt, tag_of(r, true, mb, c->vstage),
-                       diag));
     }
     for (int l = 0; l < c->nl; l++) {
         rt_lact nx;
@@ -180,12 +233,13 @@ static est_status op_fwd(rt_rank *r, int ci, int mb, est_diag *diag)
     if (c->last) {
         TRYS(alloc_logits(r, a, diag));
         TRYS(rt_head_fwd(r, c, a, diag));
-    } else {
-        TRYS(rt_c_send(r, (c->vstage + 1) % r->P_, a->xout, xs, r->adt,
-                       tag_of(r, true, mb, c->vstage + 1), diag));
-        rt_free(r, EST_MEM_ACTIVATIONS, a->xout, xs_bytes(r));
-        a->xout = NULL;
+        return EST_OK;
     }
+    rt_p2p_msg rv;
+    rt_p2p_msg sd;
+    rt_sched_msgs(r->P_, r->V_, r->pp, op, &rv, &sd);
+    batch_add(r, sends, &sd, a->xout); /* sent by the next group, freed after it */
+    sends->sent_xout[sends->nxout++] = a;
     return EST_OK;
 }
 
@@ -203,12 +257,23 @@ static int chunk_bufs(const rt_chunk *c, int *ids)
     return n;
 }
 
-static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
+/* before the group: the gradient of the chunk output arrives in r->dres */
+static void bwd_prepare(rt_rank *r, const rt_sched_op *op, p2p_batch *b)
 {
+    rt_p2p_msg rv;
+    rt_p2p_msg sd;
+    rt_sched_msgs(r->P_, r->V_, r->pp, op, &rv, &sd);
+    if (rv.valid) {
+        batch_add(r, b, &rv, r->dres);
+    }
+}
+
+static est_status op_bwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, est_diag *diag)
+{
+    int ci = op->chunk;
+    int mb = op->mb;
     const rt_chunk *c = &r->chunk[ci];
     rt_act *a = &r->acts[ci * r->M + mb];
-    const rt_dims *dm = &r->dm;
-    size_t xs = (size_t)dm->Ns * dm->C;
     bool zero2 = r->cfg->par.zero >= 2;
     int ids[3];
     int nb = chunk_bufs(c, ids);
@@ -228,9 +293,6 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
         rt_free(r, EST_MEM_LOGITS, a->logits, a->logits_bytes);
         a->logits = NULL;
         a->probs = NULL;
-    } else {
-        TRYS(rt_c_recv(r, (c->vstage + 1) % r->P_, r->dres, xs, r->adt,
-                       tag_of(r, false, mb, c->vstage), diag));
     }
     for (int l = c->nl - 1; l >= 0; l--) {
         rt_lact la;
@@ -243,9 +305,14 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
     }
     if (c->first) {
         TRYS(rt_embed_bwd(r, c, diag));
-    } else {
-        TRYS(rt_c_send(r, (c->vstage - 1 + r->P_) % r->P_, r->dres, xs, r->adt,
-                       tag_of(r, false, mb, c->vstage - 1), diag));
+    } else { /* the input gradient waits in dsend for the next group; dres receives the next */
+        void *t = r->dres;
+        r->dres = r->dsend;
+        r->dsend = t;
+        rt_p2p_msg rv;
+        rt_p2p_msg sd;
+        rt_sched_msgs(r->P_, r->V_, r->pp, op, &rv, &sd);
+        batch_add(r, sends, &sd, r->dsend);
     }
     rt_free(r, EST_MEM_ACTIVATIONS, a->slab, a->bytes);
     a->slab = NULL;
@@ -260,6 +327,31 @@ static est_status op_bwd(rt_rank *r, int ci, int mb, est_diag *diag)
         }
     }
     return EST_OK;
+}
+
+/* the schedule with its transfers: at each group, the receives of the ops up to the next group
+   (their buffers allocated first) and the sends of the ops since the last one */
+static est_status run_schedule(rt_rank *r, est_diag *diag)
+{
+    p2p_batch sends;
+    memset(&sends, 0, sizeof sends);
+    for (int k = 0; k < r->nops; k++) {
+        const rt_sched_op *op = &r->ops[k];
+        if (r->p2p_before[k]) {
+            for (int j = k; j < r->nops && (j == k || !r->p2p_before[j]); j++) {
+                rt_phase(r, r->ops[j].fwd ? RT_T_FORWARD : RT_T_BACKWARD);
+                if (r->ops[j].fwd) {
+                    TRYS(fwd_prepare(r, &r->ops[j], &sends, diag));
+                } else {
+                    bwd_prepare(r, &r->ops[j], &sends);
+                }
+            }
+            TRYS(batch_post(r, &sends, diag));
+        }
+        rt_phase(r, op->fwd ? RT_T_FORWARD : RT_T_BACKWARD);
+        TRYS(op->fwd ? op_fwd(r, op, &sends, diag) : op_bwd(r, op, &sends, diag));
+    }
+    return batch_post(r, &sends, diag);
 }
 
 // ---------------------------------------------------------------------------
@@ -316,8 +408,9 @@ static void capture(rt_rank *r, rt_pbuf *b, const float *dev, int64_t lo, int64_
         }
         for (int64_t i = 0; i < t->n; i++) {
             int64_t at = t->off + i;
-            if (at >= lo && at < hi) {
-                outv[t->canon_off + rt_canon_index(&t->desc, r->tp, i)] = host[at - lo];
+            int64_t ci = rt_canon_index(&t->desc, r->tp, i);
+            if (at >= lo && at < hi && ci < t->canon_n) { /* padded vocabulary rows: not output */
+                outv[t->canon_off + ci] = host[at - lo];
             }
         }
     }
@@ -374,12 +467,19 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
     size_t n_comm = 2 * full;
     size_t n_logit =
         last ? rt_align_bytes(N * f) + rt_align_bytes(2 * N * f) + rt_align_bytes(N * f) : 0;
-    size_t ws[7] = {rt_align_bytes((size_t)dm->Ns * C * e), rt_align_bytes(N * dm->QKV * e),
-                    rt_align_bytes(N * dm->qd * e),         rt_align_bytes(N * dm->Fin * e),
-                    rt_align_bytes(N * dm->F * e),          rt_align_bytes(N * sizeof(int)),
-                    rt_align_bytes(N * sizeof(int))}; /* gradients, tokens, targets */
+    /* gradients, tokens, targets; with pp > 1 a second residual-gradient buffer holds the
+       input gradient being sent while the next one is received (Megatron's input_tensor_grad
+       beside output_tensor_grad) */
+    size_t ws[8] = {rt_align_bytes((size_t)dm->Ns * C * e),
+                    rt_align_bytes(N * dm->QKV * e),
+                    rt_align_bytes(N * dm->qd * e),
+                    rt_align_bytes(N * dm->Fin * e),
+                    rt_align_bytes(N * dm->F * e),
+                    rt_align_bytes(N * sizeof(int)),
+                    rt_align_bytes(N * sizeof(int)),
+                    r->P_ > 1 ? rt_align_bytes((size_t)dm->Ns * C * e) : 0};
     size_t n_ws = 0;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         n_ws += ws[i];
     }
     r->recomp_bytes = 0;
@@ -421,6 +521,7 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
     }
     r->tok = (int *)p;
     r->tgt = (int *)(p + ws[5]);
+    r->dsend = ws[7] > 0 ? p + ws[5] + ws[6] : NULL;
     r->recomp = r->scratch_slab[EST_MEM_ACTIVATIONS];
     return EST_OK;
 }
@@ -441,10 +542,14 @@ est_status rt_rank_setup(rt_rank *r, est_diag *diag)
     r->nops = rt_sched_count(r->P_, r->V_, r->M);
     r->ops = malloc((size_t)r->nops * sizeof *r->ops);
     r->loss_per_step = calloc((size_t)r->opt->steps, sizeof *r->loss_per_step);
-    if (!r->host_losses || !r->host_tok || !r->acts || !r->ops || !r->loss_per_step) {
+    r->p2p_before = calloc((size_t)r->nops, sizeof *r->p2p_before);
+    if (!r->host_losses || !r->host_tok || !r->acts || !r->ops || !r->loss_per_step ||
+        !r->p2p_before) {
         return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation failed", r->rank);
     }
-    return rt_sched_build(r->P_, r->V_, r->pp, r->M, r->ops, r->nops, diag);
+    TRYS(rt_sched_build(r->P_, r->V_, r->pp, r->M, r->ops, r->nops, diag));
+    rt_sched_groups(r->P_, r->V_, r->ops, r->nops, r->p2p_before);
+    return EST_OK;
 }
 
 est_status rt_rank_train(rt_rank *r, est_diag *diag)
@@ -462,11 +567,7 @@ est_status rt_rank_train(rt_rank *r, est_diag *diag)
         double before[RT_T_COUNT];
         memcpy(before, r->time_acc, sizeof before);
         r->loss_sum = 0.0;
-        for (int k = 0; k < r->nops; k++) {
-            const rt_sched_op *op = &r->ops[k];
-            rt_phase(r, op->fwd ? RT_T_FORWARD : RT_T_BACKWARD);
-            TRYS(op->fwd ? op_fwd(r, op->chunk, op->mb, diag) : op_bwd(r, op->chunk, op->mb, diag));
-        }
+        TRYS(run_schedule(r, diag));
         rt_phase(r, RT_T_COUNT);
         TRYS(reduce_grads(r, diag));
         TRYS(optimizer(r, r->step == steps - 1, diag));
@@ -519,6 +620,8 @@ void rt_rank_teardown(rt_rank *r)
     free(r->host_losses);
     free(r->host_tok);
     free(r->loss_per_step);
+    free(r->p2p_before);
+    r->p2p_before = NULL;
     r->acts = NULL;
     r->ops = NULL;
     r->host_losses = NULL;

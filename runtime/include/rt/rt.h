@@ -25,6 +25,7 @@
 #include "est/config.h"
 #include "est/memory.h"
 #include "est/status.h"
+#include "rt/launch.h"
 
 typedef enum rt_backend_kind { RT_BACKEND_CPU = 0, RT_BACKEND_CUDA } rt_backend_kind;
 
@@ -50,6 +51,12 @@ typedef struct rt_options {
     double weight_decay;      /* AdamW decoupled weight decay (all parameters, as llm.c) */
     uint64_t capacity_bytes;  /* per-rank allocation limit; 0 = none (CPU) / device memory */
     int device0;              /* CUDA: first device used (ranks map to device0 + local rank) */
+    /* multi-process launch (mpirun/srun): this process runs rank launch.rank only, on device
+       device0 + launch.local_rank, and joins the others through the NCCL id in the file
+       `rendezvous` (rt/launch.h). launch.present false: every rank runs in this process. */
+    rt_launch launch;
+    const char *rendezvous;      /* borrowed; required with launch.present */
+    double rendezvous_timeout_s; /* how long ranks other than 0 wait for the id */
     /* test hooks, canonical (TP=1, unsharded) layout of rt_canonical_layout(); borrowed */
     const float *init_params; /* start from these instead of random (NULL = random) */
     float *grads_out;         /* receives the reduced gradient of the last step (NULL = no) */
@@ -71,10 +78,12 @@ typedef struct rt_rank_report {
 typedef struct rt_report {
     rt_backend_kind backend;
     bool solo;              /* single-GPU shard mode */
-    int nranks;             /* entries in ranks (1 in solo mode) */
+    bool multiproc;         /* one process per rank: ranks holds this process's rank only */
+    int nranks;             /* entries in ranks (1 in solo and multi-process mode) */
     rt_rank_report *ranks;  /* owned; rt_report_free */
     int steps;              /* steps run */
-    double *loss;           /* [steps] mean loss of the global batch (NAN in solo mode) */
+    double *loss;           /* [steps] mean loss of the global batch (NAN in solo mode; summed
+                               over the processes by NCCL in multi-process mode) */
     double model_flop;      /* model FLOPs per step (Narayanan 2021 eq. 3 convention) */
     double tokens_per_step; /* gbs * seq */
     double step_s;          /* slowest rank's mean step time */
@@ -86,7 +95,8 @@ typedef struct rt_report {
 } rt_report;
 
 /* Defaults by value: CPU backend, 2 steps, all ranks, seed 1234, AdamW lr 1e-3 (0.9, 0.95, 1e-8,
- * wd 0.1), no capacity limit, device 0, no test hooks. */
+ * wd 0.1), no capacity limit, device 0, no test hooks, single process (rendezvous timeout 300 s
+ * if one is asked for). */
 rt_options rt_options_default(void);
 
 /* Number of floats in the canonical parameter layout of `m` (TP=1, unsharded, tied embeddings
@@ -100,9 +110,10 @@ bool rt_backend_compiled(rt_backend_kind kind);
  * heap-allocated and released by rt_report_free). cfg is borrowed and resolved on a copy.
  * Returns EST_OK; EST_EINVAL/EST_ERANGE for configurations the runtime cannot run (diag names the
  * field); EST_EUNSUPPORTED for features it does not implement (MoE, CP, EP, FSDP, ZeRO-3, qk_norm,
- * parallel blocks, GEGLU, a backend not compiled); EST_ENOMEM when a rank ran out of memory --
- * then *out is still filled (out->oom, out->oom_msg: what was being allocated, bytes in use,
- * capacity) and must be freed; EST_ECUDA/ECUBLAS/ENCCL from the CUDA backend.
+ * parallel blocks, GEGLU, a backend not compiled, a multi-process launch of the cpu backend);
+ * EST_EIO when the rendezvous of a multi-process launch fails; EST_ENOMEM when a rank ran out of
+ * memory -- then *out is still filled (out->oom, out->oom_msg: what was being allocated, bytes in
+ * use, capacity) and must be freed; EST_ECUDA/ECUBLAS/ENCCL from the CUDA backend.
  * On other errors *out holds no allocation. Thread-safe (no global state). */
 est_status rt_run(const est_config *cfg, const rt_options *opt, rt_report *out, est_diag *diag);
 

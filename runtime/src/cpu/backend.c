@@ -426,6 +426,5 @@ const rt_backend rt_backend_cpu = {
     .allreduce = rt_local_allreduce,
     .reduce_scatter = rt_local_reduce_scatter,
     .allgather = rt_local_allgather,
-    .send = rt_local_send,
-    .recv = rt_local_recv,
+    .p2p = rt_local_p2p,
 };

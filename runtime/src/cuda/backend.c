@@ -1,21 +1,24 @@
 /* backend.c -- the CUDA backend's table (kernels from ops.cu), its memory and clock, NCCL
  * collectives, and rt_cuda_run(): one thread per rank bound to a local GPU (nccl-tests -t
- * convention), communicators split per group from one ncclCommInitAll world.
+ * convention), communicators split per group from one ncclCommInitAll world; or, under a
+ * multi-process launch (mpirun/srun), this process's one rank on its local-rank GPU, the world
+ * from ncclCommInitRank with the id exchanged through the rendezvous file (rt/launch.h).
  *
  * Every call's error is turned into an est_status with the library's message (RT_CUDA / RT_NCCL /
  * RT_CUBLAS, STYLE.md 3.4). Timing: a timeline of CUDA events recorded on the rank's stream at
  * every phase change (forward, backward, tp/pp/dp communication, optimizer; no synchronisation
  * per phase); flush() waits once at the end of a step and sums cudaEventElapsedTime per phase.
  * clock() (step wall time) synchronises. Memory: cudaMemGetInfo at each new allocator peak.
- * Not yet: pipeline send/recv across GPUs (NCCL needs Megatron's batched
- * send_forward_recv_backward pairing to avoid a stream deadlock in 1F1B); pp > 1 runs in
- * single-GPU shard mode (--rank) only, and rt_cuda_run refuses it otherwise.
+ * Pipeline transfers: one PP communicator per (tp, dp) pair; step.c batches each schedule step's
+ * sends and receives into one ncclGroupStart/End (cu_p2p), which rt_sched_check proves
+ * deadlock-free for 1F1B and the interleaved schedule (docs/runtime.md).
  */
 #include "cuda/rt_cuda.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cuda/cu_ops.h"
 
@@ -225,28 +228,57 @@ static est_status cu_allgather(rt_rank *r, rt_group g, const void *in, void *out
     return EST_OK;
 }
 
-static est_status cu_send(rt_rank *r, int peer, const void *buf, size_t n, rt_dtype dt, int tag,
-                          est_diag *diag)
+/* one group of pipeline transfers on the PP communicator (Megatron p2p_communication.py
+   _batched_p2p_ops): posted between ncclGroupStart and ncclGroupEnd, so a stage's send to its
+   successor and its receive from it progress together instead of each waiting for the other */
+static est_status cu_p2p(rt_rank *r, const rt_p2p_op *ops, int n, est_diag *diag)
 {
-    (void)tag;
     if (r->solo) {
+        for (int i = 0; i < n; i++) {
+            if (!ops[i].send) {
+                cu_zero(r, ops[i].buf, ops[i].n * rt_dsize(ops[i].dt));
+            }
+        }
         return EST_OK;
     }
-    ncclComm_t c = peer == (r->pp + 1) % r->P_ ? CX(r)->pp_fwd : CX(r)->pp_bwd;
-    RT_NCCL(ncclSend(buf, n, nty(dt), peer, c, CX(r)->s), diag);
+    ncclComm_t c = CX(r)->comm[RT_G_PP];
+    RT_NCCL(ncclGroupStart(), diag);
+    ncclResult_t e = ncclSuccess;
+    int i = 0;
+    for (; i < n && e == ncclSuccess; i++) {
+        const rt_p2p_op *o = &ops[i];
+        e = o->send ? ncclSend(o->buf, o->n, nty(o->dt), o->peer, c, CX(r)->s)
+                    : ncclRecv(o->buf, o->n, nty(o->dt), o->peer, c, CX(r)->s);
+    }
+    ncclResult_t e2 = ncclGroupEnd();
+    if (e != ncclSuccess || e2 != ncclSuccess) {
+        return EST_FAIL(diag, EST_ENCCL, "nccl: pipeline %s of %d transfers (rank %d, pp %d): %s",
+                        e != ncclSuccess ? "posting" : "ncclGroupEnd", n, r->rank, r->pp,
+                        ncclGetErrorString(e != ncclSuccess ? e : e2));
+    }
     return EST_OK;
 }
 
-static est_status cu_recv(rt_rank *r, int peer, void *buf, size_t n, rt_dtype dt, int tag,
-                          est_diag *diag)
+static est_status cu_world_sum(rt_rank *r, double *v, int n, est_diag *diag)
 {
-    (void)tag;
-    if (r->solo) {
-        cu_zero(r, buf, n * rt_dsize(dt));
+    cu_ctx *c = CX(r);
+    if (r->solo || !c->world || n <= 0) {
         return EST_OK;
     }
-    ncclComm_t c = peer == (r->pp + r->P_ - 1) % r->P_ ? CX(r)->pp_fwd : CX(r)->pp_bwd;
-    RT_NCCL(ncclRecv(buf, n, nty(dt), peer, c, CX(r)->s), diag);
+    double *d = NULL;
+    RT_CUDA(cudaMalloc((void **)&d, (size_t)n * sizeof *d), diag);
+    cudaMemcpyAsync(d, v, (size_t)n * sizeof *d, cudaMemcpyHostToDevice, c->s);
+    ncclResult_t e = ncclAllReduce(d, d, (size_t)n, ncclFloat64, ncclSum, c->world, c->s);
+    cudaMemcpyAsync(v, d, (size_t)n * sizeof *d, cudaMemcpyDeviceToHost, c->s);
+    cudaError_t ce = cudaStreamSynchronize(c->s);
+    cudaFree(d);
+    if (e != ncclSuccess) {
+        return EST_FAIL(diag, EST_ENCCL, "nccl: loss all-reduce over the world: %s",
+                        ncclGetErrorString(e));
+    }
+    if (ce != cudaSuccess) {
+        return EST_FAIL(diag, EST_ECUDA, "cuda: loss all-reduce: %s", cudaGetErrorString(ce));
+    }
     return EST_OK;
 }
 
@@ -286,8 +318,8 @@ const rt_backend rt_backend_cuda = {
     .allreduce = cu_allreduce,
     .reduce_scatter = cu_reduce_scatter,
     .allgather = cu_allgather,
-    .send = cu_send,
-    .recv = cu_recv,
+    .p2p = cu_p2p,
+    .world_sum = cu_world_sum,
 };
 
 // ---------------------------------------------------------------------------
@@ -306,6 +338,40 @@ static est_status split(ncclComm_t world, int color, int key, ncclComm_t *out, e
 {
     *out = NULL;
     RT_NCCL(ncclCommSplit(world, color, key, out, NULL), diag);
+    return EST_OK;
+}
+
+/* NCCL connects point-to-point peers on first use, with a host-side handshake inside
+   ncclGroupEnd; one single-element exchange with both pipeline neighbours in one group connects
+   them here, so no schedule step waits on the host for a connection */
+static est_status connect_pp(rt_rank *r, cu_ctx *c, est_diag *diag)
+{
+    int P = r->P_;
+    if (P < 2) {
+        return EST_OK;
+    }
+    float *d = NULL;
+    RT_CUDA(cudaMalloc((void **)&d, 4 * sizeof *d), diag);
+    cudaMemsetAsync(d, 0, 4 * sizeof *d, c->s);
+    int next = (r->pp + 1) % P;
+    int prev = (r->pp + P - 1) % P;
+    ncclComm_t pc = c->comm[RT_G_PP];
+    ncclResult_t e = ncclGroupStart();
+    e = e == ncclSuccess ? ncclSend(d, 1, ncclFloat, next, pc, c->s) : e;
+    e = e == ncclSuccess ? ncclSend(d + 1, 1, ncclFloat, prev, pc, c->s) : e;
+    e = e == ncclSuccess ? ncclRecv(d + 2, 1, ncclFloat, prev, pc, c->s) : e;
+    e = e == ncclSuccess ? ncclRecv(d + 3, 1, ncclFloat, next, pc, c->s) : e;
+    ncclResult_t e2 = ncclGroupEnd();
+    cudaError_t ce = cudaStreamSynchronize(c->s);
+    cudaFree(d);
+    if (e != ncclSuccess || e2 != ncclSuccess) {
+        return EST_FAIL(diag, EST_ENCCL, "nccl: connecting pipeline neighbours of rank %d: %s",
+                        r->rank, ncclGetErrorString(e != ncclSuccess ? e : e2));
+    }
+    if (ce != cudaSuccess) {
+        return EST_FAIL(diag, EST_ECUDA, "cuda: connecting pipeline neighbours: %s",
+                        cudaGetErrorString(ce));
+    }
     return EST_OK;
 }
 
@@ -333,23 +399,20 @@ static est_status ctx_setup(cu_thread *t)
     /* every rank calls every split in the same order (ncclCommSplit is collective) */
     if ((st = split(c->world, r->dp + D * r->pp, r->tp, &c->comm[RT_G_TP], diag)) != EST_OK ||
         (st = split(c->world, r->tp + T * r->pp, r->dp, &c->comm[RT_G_DP], diag)) != EST_OK ||
-        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->comm[RT_G_PP], diag)) != EST_OK ||
-        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->pp_fwd, diag)) != EST_OK ||
-        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->pp_bwd, diag)) != EST_OK) {
+        (st = split(c->world, r->tp + T * r->dp, r->pp, &c->comm[RT_G_PP], diag)) != EST_OK) {
         return st;
     }
     bool emb = r->cfg->model->tied_embeddings && P > 1 && (r->pp == 0 || r->pp == P - 1);
-    return split(c->world, emb ? r->tp + T * r->dp : NCCL_SPLIT_NOCOLOR, r->pp, &c->comm[RT_G_EMB],
-                 diag);
+    st = split(c->world, emb ? r->tp + T * r->dp : NCCL_SPLIT_NOCOLOR, r->pp, &c->comm[RT_G_EMB],
+               diag);
+    return st == EST_OK ? connect_pp(r, c, diag) : st;
 }
 
 static void ctx_destroy(cu_ctx *c)
 {
-    ncclComm_t all[RT_G_COUNT + 2] = {c->comm[0], c->comm[1], c->comm[2],
-                                      c->comm[3], c->pp_fwd,  c->pp_bwd};
-    for (int i = 0; i < RT_G_COUNT + 2; i++) {
-        if (all[i]) {
-            ncclCommDestroy(all[i]);
+    for (int i = 0; i < RT_G_COUNT; i++) {
+        if (c->comm[i]) {
+            ncclCommDestroy(c->comm[i]);
         }
     }
     for (int i = 0; i < c->nev_created; i++) {
@@ -375,23 +438,59 @@ static void *cu_thread_main(void *arg)
     return NULL;
 }
 
+/* multi-process launch: the world communicator from the id rank 0 publishes in the rendezvous
+   file (rt/launch.h); rank 0 removes the file once every rank has joined (ncclCommInitRank
+   returns only then) */
+static est_status world_init_rank(const rt_options *opt, int dev, ncclComm_t *world, est_diag *diag)
+{
+    const rt_launch *L = &opt->launch;
+    RT_CUDA(cudaSetDevice(dev), diag);
+    ncclUniqueId id;
+    memset(&id, 0, sizeof id);
+    est_status st;
+    if (L->rank == 0) {
+        RT_NCCL(ncclGetUniqueId(&id), diag);
+        st = rt_rendezvous_publish(opt->rendezvous, L->job, L->size, &id, sizeof id, diag);
+    } else {
+        st = rt_rendezvous_wait(opt->rendezvous, L->job, L->size, &id, sizeof id,
+                                opt->rendezvous_timeout_s, diag);
+    }
+    if (st != EST_OK) {
+        return st;
+    }
+    ncclResult_t e = ncclCommInitRank(world, L->size, id, L->rank);
+    if (L->rank == 0) {
+        unlink(opt->rendezvous);
+    }
+    if (e != ncclSuccess) {
+        return EST_FAIL(diag, EST_ENCCL, "nccl: ncclCommInitRank (rank %d of %d, device %d): %s",
+                        L->rank, L->size, dev, ncclGetErrorString(e));
+    }
+    return EST_OK;
+}
+
 est_status rt_cuda_run(const est_config *cfg, const rt_options *opt, int nrun, rt_rank *first,
                        size_t slot_size, void *(*thread_main)(void *), est_diag *diag)
 {
+    (void)cfg;
     int ndev = 0;
     if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
         return EST_FAIL(diag, EST_ECUDA, "backend: cuda found no GPU on this machine");
     }
-    if (opt->device0 < 0 || opt->device0 + nrun > ndev) {
+    const rt_launch *L = &opt->launch;
+    if (L->present) {
+        int dev = opt->device0 + L->local_rank;
+        if (opt->device0 < 0 || dev >= ndev) {
+            return EST_FAIL(diag, EST_EINVAL,
+                            "gpus: local rank %d (%s launcher) drives device %d, this node has %d "
+                            "GPUs; start at most %d processes per node",
+                            L->local_rank, L->launcher, dev, ndev, ndev - opt->device0);
+        }
+    } else if (opt->device0 < 0 || opt->device0 + nrun > ndev) {
         return EST_FAIL(diag, EST_EINVAL,
                         "gpus: %d ranks from device %d need %d GPUs, this machine has %d; use "
                         "--rank R to run one rank's share on one GPU",
                         nrun, opt->device0, opt->device0 + nrun, ndev);
-    }
-    if (nrun > 1 && cfg->par.pp > 1) {
-        return EST_FAIL(diag, EST_EUNSUPPORTED,
-                        "pp: pipeline send/recv across GPUs is not implemented in the cuda "
-                        "backend yet; use --rank R (single-GPU shard mode)");
     }
     cu_thread *th = calloc((size_t)nrun, sizeof *th);
     pthread_t *tid = calloc((size_t)nrun, sizeof *tid);
@@ -403,9 +502,13 @@ est_status rt_cuda_run(const est_config *cfg, const rt_options *opt, int nrun, r
         goto done;
     }
     for (int i = 0; i < nrun; i++) {
-        devs[i] = opt->device0 + i;
+        devs[i] = opt->device0 + (L->present ? L->local_rank : i);
     }
-    if (!(opt->solo_rank >= 0)) {
+    if (L->present) {
+        if ((st = world_init_rank(opt, devs[0], &world[0], diag)) != EST_OK) {
+            goto done;
+        }
+    } else if (!(opt->solo_rank >= 0)) {
         ncclResult_t e = ncclCommInitAll(world, nrun, devs);
         if (e != ncclSuccess) {
             st = EST_FAIL(diag, EST_ENCCL, "nccl: ncclCommInitAll over %d GPUs: %s", nrun,

@@ -40,9 +40,8 @@ typedef struct cu_ctx {
     void *workspace; /* CU_WORKSPACE_BYTES for cuBLASLt */
     cu_gemm_entry cache[CU_GEMM_CACHE];
     int ncache;
-    ncclComm_t world;            /* all ranks of this process */
+    ncclComm_t world;            /* every rank (of this process, or of the launch) */
     ncclComm_t comm[RT_G_COUNT]; /* split per group; NULL where the group has one rank */
-    ncclComm_t pp_fwd, pp_bwd;   /* pipeline: activations forward, gradients backward */
     int status;                  /* first CUDA/cuBLAS error seen by a launcher (0 = none) */
     /* phase timeline: events recorded on s, their parts; summed by flush */
     cudaEvent_t ev[CU_MAX_MARKS];
