@@ -5,6 +5,7 @@ if(LLMCAL_WITH_CUDA)
     src/cuda/backend.c
     src/cuda/gemm.cu
     src/cuda/attention.cu
+    src/cuda/attention_tc.cu
     src/cuda/norm.cu
     src/cuda/elementwise.cu
     src/cuda/optimizer.cu)

@@ -11,9 +11,12 @@
  * key-major (one block per (batch, kv head, 64-key tile), looping over the group's query heads
  * and the query tiles at or after the key tile). D_t = dO_t . O_t is recomputed where needed.
  * Head dims 8, 16, 32, 64, 80, 96, 128 are instantiated; others are refused (status set).
- * This is the correctness-first tiled version; an mma.sync (bf16 tensor-core) FA2 kernel is
- * the next step (docs/runtime.md).
+ * These fp32-FMA kernels serve fp32 storage and every case the bf16 tensor-core kernels of
+ * attention_tc.cu do not take (cu_flash_fwd / cu_flash_bwd choose; attention_tc.cuh lists when).
  */
+#include <stdint.h>
+
+#include "cuda/attention_tc.cuh"
 #include "cuda/cu_common.cuh"
 
 #define FA_BR 64 /* query rows per block (forward, dQ) */
@@ -398,12 +401,49 @@ static int flash_bwd_t(cudaStream_t s, T *dqkv, const T *dout, const T *qkv, con
     return (int)cudaGetLastError();
 }
 
+extern "C" int cu_flash_fwd_simt(cudaStream_t s, rt_dtype dt, void *out, float *lse, void *att,
+                                 const void *qkv, int B, int Tq, int nq, int nkv, int d)
+{
+    int st_ = 0;
+    CU_DISPATCH(
+        dt, st_ = flash_fwd_t<T>(s, (T *)out, lse, (T *)att, (const T *)qkv, B, Tq, nq, nkv, d));
+    return st_;
+}
+
+extern "C" int cu_flash_bwd_simt(cudaStream_t s, rt_dtype dt, void *dqkv, const void *dout,
+                                 const void *qkv, const void *out, const float *lse,
+                                 const void *att, int B, int Tq, int nq, int nkv, int d)
+{
+    int st_ = 0;
+    CU_DISPATCH(dt, st_ = flash_bwd_t<T>(s, (T *)dqkv, (const T *)dout, (const T *)qkv,
+                                         (const T *)out, lse, (const T *)att, B, Tq, nq, nkv, d));
+    return st_;
+}
+
+static bool al16(const void *p)
+{
+    return ((uintptr_t)p & 15u) == 0;
+}
+
+/* the tensor-core kernels' conditions (attention_tc.cuh) */
+static bool use_tc(rt_dtype dt, int d)
+{
+    return dt == RT_BF16 && cu_attn_tc_supported(d);
+}
+
 extern "C" int cu_flash_fwd(cudaStream_t s, rt_dtype dt, void *out, float *lse, void *att,
                             const void *qkv, int B, int Tq, int nq, int nkv, int d)
 {
-    int st_ = 0;
-    CU_DISPATCH(dt, st_ = flash_fwd_t<T>(s, (T *)out, lse, (T *)att, (const T *)qkv, B, Tq, nq, nkv,
-                                         d));
+    if (!use_tc(dt, d) || !al16(out) || !al16(qkv)) {
+        return cu_flash_fwd_simt(s, dt, out, lse, att, qkv, B, Tq, nq, nkv, d);
+    }
+    int st_ = cu_attn_tc_fwd(s, out, lse, qkv, B, Tq, nq, nkv, d);
+    if (st_ == 0 && att) { /* standard attention: the probabilities from the saved lse */
+        size_t n = (size_t)B * nq * Tq * Tq;
+        k_att_probs<bf16>
+            <<<nblocks(n), 256, 0, s>>>((bf16 *)att, (const bf16 *)qkv, lse, B, Tq, nq, nkv, d);
+        st_ = (int)cudaGetLastError();
+    }
     return st_;
 }
 
@@ -411,10 +451,10 @@ extern "C" int cu_flash_bwd(cudaStream_t s, rt_dtype dt, void *dqkv, const void 
                             const void *qkv, const void *out, const float *lse, const void *att,
                             int B, int Tq, int nq, int nkv, int d)
 {
-    int st_ = 0;
-    CU_DISPATCH(dt, st_ = flash_bwd_t<T>(s, (T *)dqkv, (const T *)dout, (const T *)qkv,
-                                         (const T *)out, lse, (const T *)att, B, Tq, nq, nkv, d));
-    return st_;
+    if (!use_tc(dt, d) || att || !al16(dqkv) || !al16(dout) || !al16(qkv) || !al16(out)) {
+        return cu_flash_bwd_simt(s, dt, dqkv, dout, qkv, out, lse, att, B, Tq, nq, nkv, d);
+    }
+    return cu_attn_tc_bwd(s, dqkv, dout, qkv, out, lse, B, Tq, nq, nkv, d);
 }
 
 static void note(rt_rank *r, int st_)
