@@ -195,6 +195,7 @@ static est_status measure(const cal_args *a, cal_sample_set *set, est_diag *d)
     po.mbs = a->mbs;
     po.seq = a->seq;
     po.generic = a->generic;
+    po.also_flash = true; /* the probes time the runtime's fused kernel: attn_eff gets samples */
     po.gpus = a->gpus > 0 ? (int)a->gpus : devices;
     po.coll_min_bytes = a->coll_min;
     po.coll_max_bytes = a->coll_max;

@@ -1,6 +1,7 @@
 /* probes.c -- calibrate's compute and memory probes on one GPU: cuBLASLt GEMMs (bf16/fp16/fp8,
  * random data, L2 flushed before each timed iteration), standard causal attention from cuBLAS
- * strided-batched GEMMs and a softmax kernel, and HBM device-to-device copies; the driver that
+ * strided-batched GEMMs and a softmax kernel, flash attention through the runtime's fused kernels,
+ * and HBM device-to-device copies; the driver that
  * walks a sample set and fills provenance metadata.
  *
  * Not here: NCCL collectives (coll.c), kernels (kernels.cu). References: llm.c dev/cuda/common.h
@@ -21,6 +22,7 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include "cuda/cu_ops.h" // provides: cu_flash_fwd, cu_flash_bwd (the runtime's fused attention)
 #include "kernels.h"
 #include "probe_internal.h"
 
@@ -310,7 +312,7 @@ static bool probe_attention(dev_ctx *c, const cal_probe_options *o, est_sample *
                             est_diag *diag)
 {
     if (s->attn != EST_ATTN_STANDARD || s->dtype != EST_DT_BF16) {
-        return false; /* no fused kernel in this build: flash samples come from elsewhere */
+        return false; /* flash samples go to probe_flash */
     }
     attn_arg x;
     memset(&x, 0, sizeof x);
@@ -342,6 +344,70 @@ static bool probe_attention(dev_ctx *c, const cal_probe_options *o, est_sample *
     ok = time_runs(c, o, run_attention, &x, t, diag) == EST_OK;
 done:
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        cudaFree(*bufs[i]);
+    }
+    return ok;
+}
+
+// ---------------------------------------------------------------------------
+// flash attention: the runtime's fused causal kernels (cu_flash_fwd / cu_flash_bwd), the same
+// code `llmcal run` trains with, so attn_eff is fitted on what the runtime measures
+
+typedef struct flash_arg {
+    const est_sample *s;
+    void *qkv, *out, *dout, *dqkv;
+    float *lse;
+} flash_arg;
+
+static int run_flash(dev_ctx *c, void *arg)
+{
+    flash_arg *x = arg;
+    const est_sample *s = x->s;
+    int B = (int)s->b, T = (int)s->seq, h = (int)s->heads, d = (int)s->head_dim;
+    if (!s->backward) {
+        return cu_flash_fwd(c->stream, RT_BF16, x->out, x->lse, NULL, x->qkv, B, T, h, h, d);
+    }
+    return cu_flash_bwd(c->stream, RT_BF16, x->dqkv, x->dout, x->qkv, x->out, x->lse, NULL, B, T, h,
+                        h, d);
+}
+
+static bool probe_flash(dev_ctx *c, const cal_probe_options *o, est_sample *s, double *t,
+                        est_diag *diag)
+{
+    if (s->dtype != EST_DT_BF16 || !s->causal || s->seq != s->seq_kv) {
+        return false; /* the runtime's kernel: causal self-attention in bf16 */
+    }
+    flash_arg x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    size_t rows = (size_t)(s->b * s->seq);
+    size_t nqkv = rows * (size_t)(3 * s->heads * s->head_dim); /* MHA: nq = nkv = heads */
+    size_t no = rows * (size_t)(s->heads * s->head_dim);
+    size_t nlse = (size_t)(s->b * s->heads * s->seq);
+    void **bufs[] = {&x.qkv, &x.out, &x.dout, &x.dqkv, (void **)&x.lse};
+    size_t bytes[] = {nqkv * 2, no * 2, no * 2, nqkv * 2, nlse * 4};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
+        if (cudaMalloc(bufs[i], bytes[i]) != cudaSuccess) {
+            cudaGetLastError();
+            goto done;
+        }
+    }
+    cal_k_fill(x.qkv, nqkv, CAL_K_BF16, 31, c->stream);
+    cal_k_fill(x.dout, no, CAL_K_BF16, 32, c->stream);
+    if (s->backward) {
+        /* a valid output and logsumexp for the backward: run the forward once */
+        est_sample fs = *s;
+        fs.backward = false;
+        flash_arg f = x;
+        f.s = &fs;
+        if (run_flash(c, &f) != 0) {
+            goto done;
+        }
+    }
+    ok = time_runs(c, o, run_flash, &x, t, diag) == EST_OK;
+done:
+    for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
         cudaFree(*bufs[i]);
     }
     return ok;
@@ -452,6 +518,8 @@ est_status cal_probe_run(cal_sample_set *set, const cal_probe_options *opt, cal_
         bool ok = false;
         if (s->kind == EST_SAMPLE_GEMM) {
             ok = probe_gemm(&c, &o, s, t, diag);
+        } else if (s->kind == EST_SAMPLE_ATTENTION && s->attn == EST_ATTN_FLASH) {
+            ok = probe_flash(&c, &o, s, t, diag);
         } else if (s->kind == EST_SAMPLE_ATTENTION) {
             ok = probe_attention(&c, &o, s, t, diag);
         } else if (s->kind == EST_SAMPLE_MEMBOUND) {

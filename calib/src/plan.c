@@ -20,6 +20,7 @@ cal_plan_options cal_plan_default(void)
     o.dtype = EST_DT_BF16;
     o.generic = true;
     o.attn = EST_ATTN_STANDARD;
+    o.also_flash = false;
     o.gpus = 1;
     o.coll_min_bytes = 1024.0;
     o.coll_max_bytes = 1024.0 * 1024.0 * 1024.0;
@@ -142,21 +143,26 @@ static est_status attention(const cal_plan_options *o, cal_sample_set *out, est_
         heads = o->model->heads / o->tp;
         hd = o->model->head_dim;
     }
+    /* the planned kind, and with also_flash the runtime's fused kernel (what attn_eff means) */
+    est_attention kinds[2] = {o->attn, EST_ATTN_FLASH};
+    int n_kinds = (o->also_flash && o->attn != EST_ATTN_FLASH) ? 2 : 1;
     for (int64_t s = 512; s <= max_seq; s *= 2) {
-        for (int bwd = 0; bwd < 2; bwd++) {
-            est_sample a = est_sample_default(EST_SAMPLE_ATTENTION);
-            a.dtype = o->dtype == EST_DT_FP8 ? EST_DT_BF16 : o->dtype;
-            a.b = o->mbs;
-            a.heads = heads;
-            a.head_dim = hd;
-            a.seq = s;
-            a.seq_kv = s;
-            a.causal = true;
-            a.attn = o->attn;
-            a.backward = bwd != 0;
-            est_status st = add(out, &a, diag);
-            if (st != EST_OK) {
-                return st;
+        for (int kind = 0; kind < n_kinds; kind++) {
+            for (int bwd = 0; bwd < 2; bwd++) {
+                est_sample a = est_sample_default(EST_SAMPLE_ATTENTION);
+                a.dtype = o->dtype == EST_DT_FP8 ? EST_DT_BF16 : o->dtype;
+                a.b = o->mbs;
+                a.heads = heads;
+                a.head_dim = hd;
+                a.seq = s;
+                a.seq_kv = s;
+                a.causal = true;
+                a.attn = kinds[kind];
+                a.backward = bwd != 0;
+                est_status st = add(out, &a, diag);
+                if (st != EST_OK) {
+                    return st;
+                }
             }
         }
     }

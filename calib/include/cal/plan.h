@@ -27,7 +27,9 @@ typedef struct cal_plan_options {
     int64_t seq;            /* sequence length (tokens) */
     est_dtype dtype;        /* GEMM and attention dtype */
     bool generic;           /* add the square/skinny GEMM sweep */
-    est_attention attn;     /* attention kind the probe implements (the CUDA probe: standard) */
+    est_attention attn;     /* attention kind planned besides flash (the probes: both) */
+    bool also_flash;        /* plan flash-attention samples as well (the CUDA probes time the
+                               runtime's fused kernel for them) */
     int gpus;               /* GPUs in the communicator; collectives only when >= 2 */
     double coll_min_bytes;  /* nccl-tests -b (default 1 KiB) */
     double coll_max_bytes;  /* nccl-tests -e (default 1 GiB) */
