@@ -562,6 +562,7 @@ est_time_opts cli_time_opts(const cli_setup *s)
 {
     est_time_opts o = est_time_opts_default();
     o.coeffs = &s->coeffs;
+    o.calibrated = s->calibrated;
     return o;
 }
 

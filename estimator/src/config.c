@@ -244,6 +244,23 @@ void est_model_params(const est_model *m, est_param_counts *out)
     out->non_embedding = out->total - out->embedding - out->lm_head;
 }
 
+int64_t est_lora_params_per_layer(const est_model *m, int64_t r, unsigned tg)
+{
+    int64_t h = m->hidden;
+    int64_t qd = m->heads * m->head_dim;
+    int64_t kvd = m->kv_heads * m->head_dim;
+    int64_t f = m->ffn;
+    int64_t l = 0;
+    l += (tg & EST_LORA_Q) ? r * (h + qd) : 0;
+    l += (tg & EST_LORA_K) ? r * (h + kvd) : 0;
+    l += (tg & EST_LORA_V) ? r * (h + kvd) : 0;
+    l += (tg & EST_LORA_O) ? r * (qd + h) : 0;
+    l += ((tg & EST_LORA_GATE) && m->act != EST_ACT_GELU) ? r * (h + f) : 0;
+    l += (tg & EST_LORA_UP) ? r * (h + f) : 0;
+    l += (tg & EST_LORA_DOWN) ? r * (f + h) : 0;
+    return l;
+}
+
 static void llama_shape(est_model *m, int64_t h, int64_t layers)
 {
     memset(m, 0, sizeof *m);

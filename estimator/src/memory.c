@@ -256,19 +256,7 @@ static void params_init(mem_ctx *x)
     x->head_rank = (!m->tied_embeddings || x->p->pp > 1) ? x->v * x->h / t : 0.0;
     x->final_norm = i2d(pc.final_norm);
     if (x->p->finetune != EST_FT_FULL) {
-        unsigned tg = x->p->lora_targets;
-        double r = i2d(x->p->lora_rank);
-        double l = 0.0;
-        l += (tg & EST_LORA_Q) ? r * (x->h + qd) : 0.0;
-        l += (tg & EST_LORA_K) ? r * (x->h + kvd) : 0.0;
-        l += (tg & EST_LORA_V) ? r * (x->h + kvd) : 0.0;
-        l += (tg & EST_LORA_O) ? r * (qd + x->h) : 0.0;
-        if (gated) {
-            l += (tg & EST_LORA_GATE) ? r * (x->h + x->f) : 0.0;
-        }
-        l += (tg & EST_LORA_UP) ? r * (x->h + x->f) : 0.0;
-        l += (tg & EST_LORA_DOWN) ? r * (x->f + x->h) : 0.0;
-        x->lora_layer = l / t;
+        x->lora_layer = i2d(est_lora_params_per_layer(m, x->p->lora_rank, x->p->lora_targets)) / t;
     }
 }
 

@@ -114,6 +114,27 @@ static void layer_costs(const ctx *x, bool moe, layer_cost *lc)
         }
         f_ffn = m->top_k * m->moe_ffn + m->shared_experts * m->shared_ffn;
     }
+    if (par->finetune != EST_FT_FULL) {
+        /* LoRA/QLoRA: the frozen base computes no weight gradients; each targeted module adds
+           x A (in -> r) and (x A) B (r -> out) with their full backward (Hu et al. 2021), column-
+           parallel modules split `out` and row-parallel ones `in` over TP */
+        bwd -= wg;
+        wg = 0.0;
+        int64_t r = par->lora_rank;
+        int64_t qd = m->heads * hd, kvd = m->kv_heads * hd, f = m->ffn;
+        unsigned tg = par->lora_targets;
+        int64_t ins[7] = {h, h, h, qd / t, h, h, f / t};
+        int64_t outs[7] = {qd / t, kvd / t, kvd / t, h, f / t, f / t, h};
+        unsigned bits[7] = {EST_LORA_Q,    EST_LORA_K,  EST_LORA_V,   EST_LORA_O,
+                            EST_LORA_GATE, EST_LORA_UP, EST_LORA_DOWN};
+        for (int i = 0; i < 7; i++) {
+            if (!(tg & bits[i]) || (bits[i] == EST_LORA_GATE && m->act == EST_ACT_GELU)) {
+                continue;
+            }
+            linear(x, r, ins[i], &fwd, &bwd, &wg);
+            linear(x, outs[i], r, &fwd, &bwd, &wg);
+        }
+    }
     /* attention core: b sequences, a/t heads, s/c queries against s keys (CP ring), causal */
     int64_t b = par->mbs, sq = par->seq / x->c, skv = par->seq;
     lc->attn_fwd_s =
@@ -137,8 +158,19 @@ static void layer_costs(const ctx *x, bool moe, layer_cost *lc)
         elem_bytes *= 2.0;
     }
     double mb_fwd = est_membound_time_s(x->k, elem_bytes);
+    double mb_bwd = 2.0 * mb_fwd;
+    if (par->finetune == EST_FT_QLORA) {
+        /* bitsandbytes dequantises each NF4 weight to bf16 before its GEMM, in forward and again
+           in backward: read 0.5 + write 2 bytes per weight of the layer */
+        double w_local =
+            (double)(h * (m->heads + 2 * m->kv_heads) * hd + m->heads * hd * h) / (double)t +
+            (moe ? 0.0 : (mlp_mats(m) + 1.0) * (double)h * (double)m->ffn / (double)t);
+        double deq = est_membound_time_s(x->k, w_local * 2.5);
+        mb_fwd += deq;
+        mb_bwd += deq;
+    }
     lc->fwd_s = fwd + lc->attn_fwd_s + mb_fwd + x->k->kernel_overhead_s;
-    lc->bwd_s = bwd + lc->attn_bwd_s + 2.0 * mb_fwd + 2.0 * x->k->kernel_overhead_s;
+    lc->bwd_s = bwd + lc->attn_bwd_s + mb_bwd + 2.0 * x->k->kernel_overhead_s;
     lc->wgrad_s = wg;
     /* TP: 2 all-reduces forward and 2 backward of T*h; with SP 2 all-gathers + 2 reduce-scatters
        each way (same bus volume). Korthikanti 2022 Sec. 4.2.2 */
@@ -354,6 +386,11 @@ static void dp_costs(const ctx *x, const est_param_counts *pc, const stage_cost 
     } else {
         dense_params += (double)pc->embedding; /* first or last stage holds a vocab matrix */
     }
+    if (par->finetune != EST_FT_FULL) {
+        /* only the adapters train: their gradients are reduced and stepped */
+        dense_params = L * (double)est_lora_params_per_layer(m, par->lora_rank, par->lora_targets);
+        expert_params = 0.0;
+    }
     dense_params /= (double)x->t;
     expert_params /= (double)x->t;
     int dp_dense = x->d * x->c;        /* grads replicate over dp and cp */
@@ -475,10 +512,6 @@ est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts, es
         par->cp <= 0 || par->ep <= 0) {
         return EST_FAIL(diag, EST_EINVAL, "step time: configuration not resolved (dp=%d)", par->dp);
     }
-    if (par->finetune != EST_FT_FULL) {
-        return EST_FAIL(diag, EST_EUNSUPPORTED,
-                        "finetune: the time model covers full training only (not LoRA/QLoRA)");
-    }
     ctx x;
     memset(&x, 0, sizeof x);
     x.cfg = cfg;
@@ -597,6 +630,14 @@ est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts, es
     est_model_flop_count(x.m, par->seq, &mf);
     double tokens = (double)par->gbs * (double)par->seq;
     out->model_flop = mf.model_per_token * tokens;
+    if (par->finetune != EST_FT_FULL) {
+        /* LoRA/QLoRA: the frozen weights' gradient GEMMs (a third of the GEMM work outside the
+           attention core) do not run; the adapters' FLOPs are negligible and not counted */
+        double gemm_fwd = mf.fwd_per_token - mf.attn_fwd;
+        out->model_flop -= gemm_fwd * tokens;
+        note(out, "LoRA: model FLOPs exclude the frozen weights' gradient GEMMs (2N fewer per "
+                  "token)");
+    }
     double rec_tok =
         est_recompute_flop_per_token(&mf, par->recompute, par->recompute_layers, busy.layers);
     out->hardware_flop = out->model_flop + rec_tok * tokens;
@@ -612,9 +653,8 @@ est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts, es
     if (!x.o.tp_comm_overlap && x.t > 1) {
         note(out, "TP forward collectives exposed; backward ones overlap weight-gradient GEMMs");
     }
-    if (x.o.coeffs == NULL) {
-        note(out, "efficiencies: GPU profile defaults (uncalibrated)");
-    }
+    note(out, x.o.calibrated ? "efficiencies: calibrated profile"
+                             : "efficiencies: GPU profile defaults (uncalibrated)");
     return EST_OK;
 }
 

@@ -112,6 +112,7 @@ typedef struct est_time_opts {
     bool tp_comm_overlap;     /* --tp-comm-overlap (TE userbuffers): TP/SP collectives hidden
                                  behind the GEMMs they feed, forward and backward */
     bool fp8_mfu_peak;        /* fp8-mixed: MFU against the fp8 peak instead of bf16 */
+    bool calibrated;          /* coeffs come from a calibrated profile (reported in the notes) */
 } est_time_opts;
 
 /* Defaults described above, by value. */

@@ -261,6 +261,10 @@ est_parallel est_parallel_default(void);
    model that est_model_validate() accepted. */
 void est_model_params(const est_model *m, est_param_counts *out);
 
+/* Trainable LoRA adapter parameters of one layer (all TP ranks together): r * (in + out) for each
+   module in `targets` (EST_LORA_* bits; gate only exists in gated MLPs). Hu et al. 2021. */
+int64_t est_lora_params_per_layer(const est_model *m, int64_t rank, unsigned targets);
+
 /* A Llama-3-style dense model (RMSNorm, SwiGLU with ffn = 3.5h rounded to 256, RoPE, 128-wide
    heads, 8 KV heads (fewer where 8 does not divide the heads), untied 128,256-token vocabulary,
    near 128 hidden units per layer as Llama 3 8B/70B/405B have) with as close to `params` total
