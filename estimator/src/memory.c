@@ -97,6 +97,17 @@ static int64_t to_i64(double x)
 // ---------------------------------------------------------------------------
 // activations (Korthikanti et al. 2022 Sec. 4, generalised: GQA, gated MLP, flash, dropout, CP)
 
+/* element bytes of the residual stream, which the norms save as their input: under autocast
+   (eager PyTorch with fp32 parameters) the embedding output and every residual add stay fp32, and
+   layer_norm runs in fp32; the linears save their own bf16 casts of the norm outputs */
+static double residual_bytes(const mem_ctx *x)
+{
+    const est_parallel *p = x->p;
+    bool autocast = p->framework == EST_FW_PYTORCH && p->precision != EST_PREC_FP32 &&
+                    p->precision != EST_PREC_BF16;
+    return autocast ? 4.0 : x->e;
+}
+
 /* one layer's activation bytes for one micro-batch, split into what TP leaves whole and what it
    splits; `moe` selects a MoE layer's MLP (top_k experts' internals and the shared experts) */
 static void layer_activation(const mem_ctx *x, bool moe, double *repl_out, double *split_out)
@@ -118,7 +129,8 @@ static void layer_activation(const mem_ctx *x, bool moe, double *repl_out, doubl
         return;
     }
     /* not split by TP (Korthikanti's "10"): LN1 and LN2 inputs, QKV and FC1 inputs, 2 masks */
-    double repl = 4.0 * e * sb * x->h + (drop ? 2.0 * sb * x->h : 0.0);
+    double e_res = residual_bytes(x);
+    double repl = 2.0 * e_res * sb * x->h + 2.0 * e * sb * x->h + (drop ? 2.0 * sb * x->h : 0.0);
     /* split by TP: Q, K, V (GQA: g heads for K and V), attention output (out-proj input) */
     double split = e * sb * x->d * (x->a + 2.0 * x->g) + e * sb * x->a * x->d;
     double s_full = x->s * x->c; /* keys seen by a CP rank's queries */
@@ -482,8 +494,10 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         if (p->framework == EST_FW_PYTORCH && p->precision != EST_PREC_FP32 &&
             p->precision != EST_PREC_BF16) {
             /* autocast casts each linear weight to bf16 on use; the cast is cached for the region
-               and saved for backward (torch.amp autocast cache) */
-            w_transient += linear_params * 2.0;
+               and saved for backward (torch.amp autocast cache) -- the output layer's too, which
+               with tied embeddings is the embedding matrix */
+            double head_w = last ? x->v * x->h / x->t : 0.0;
+            w_transient += (linear_params + head_w) * 2.0;
         }
         if (p->precision == EST_PREC_FP8_MIXED && p->framework == EST_FW_MEGATRON) {
             /* Transformer Engine caches fp8 weights and their transposes for the backward GEMMs */
@@ -606,7 +620,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     if (last) {
         /* final norm input and output-layer input (Korthikanti's 4sbh for p == 1) */
         double tpdiv = p->sp ? x->t : 1.0;
-        double head_in = 2.0 * x->e * sb * x->h / tpdiv;
+        double head_in = (residual_bytes(x) + x->e) * sb * x->h / tpdiv;
         add_item(st, "final norm and output-layer inputs", EST_MEM_ACTIVATIONS, head_in);
         act += head_in;
         double sbv = sb * x->v / x->t;
