@@ -234,14 +234,6 @@ static void get_str(json_t *obj, const char *key, char *dst, size_t cap)
     copy_str(dst, cap, json_is_string(v) ? json_string_value(v) : "");
 }
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 static est_status read_coeffs(json_t *c, const char *origin, est_coeffs *k, est_diag *diag)
 {
     if (!json_is_object(c)) {
@@ -258,25 +250,25 @@ static est_status read_coeffs(json_t *c, const char *origin, est_coeffs *k, est_
     for (size_t i = 0; i < sizeof extra_doubles / sizeof extra_doubles[0]; i++) {
         known[nk++] = extra_doubles[i].name;
     }
-    TRY(unknown_keys(c, origin, "coeffs.", known, nk, diag));
+    EST_TRY(unknown_keys(c, origin, "coeffs.", known, nk, diag));
     memset(k, 0, sizeof *k);
     json_t *peaks = json_object_get(c, "peak_flop_per_s");
     if (!json_is_object(peaks)) {
         return EST_FAIL(diag, EST_EINVAL, "%s: coeffs.peak_flop_per_s: missing or not an object",
                         origin);
     }
-    TRY(unknown_keys(peaks, origin, "coeffs.peak_flop_per_s.", dtype_keys, EST_DT_COUNT, diag));
+    EST_TRY(unknown_keys(peaks, origin, "coeffs.peak_flop_per_s.", dtype_keys, EST_DT_COUNT, diag));
     for (int d = 0; d < EST_DT_COUNT; d++) {
-        TRY(get_num(peaks, origin, "coeffs.peak_flop_per_s.", dtype_keys[d], true,
-                    &k->peak_flop_per_s[d], diag));
+        EST_TRY(get_num(peaks, origin, "coeffs.peak_flop_per_s.", dtype_keys[d], true,
+                        &k->peak_flop_per_s[d], diag));
     }
     for (int p = 0; p < CAL_PARAM_COUNT; p++) {
-        TRY(get_num(c, origin, "coeffs.", cal_param_name((cal_param)p), false,
-                    param_ptr(k, (cal_param)p), diag));
+        EST_TRY(get_num(c, origin, "coeffs.", cal_param_name((cal_param)p), false,
+                        param_ptr(k, (cal_param)p), diag));
     }
     for (size_t i = 0; i < sizeof extra_doubles / sizeof extra_doubles[0]; i++) {
-        TRY(get_num(c, origin, "coeffs.", extra_doubles[i].name, false,
-                    dptr(k, extra_doubles[i].offset), diag));
+        EST_TRY(get_num(c, origin, "coeffs.", extra_doubles[i].name, false,
+                        dptr(k, extra_doubles[i].offset), diag));
     }
     const char *ints[2] = {"sm_count", "gpus_per_node"};
     int *dst[2] = {&k->sm_count, &k->gpus_per_node};

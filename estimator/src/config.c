@@ -339,31 +339,23 @@ static est_status check_range(const char *field, int64_t v, int64_t max, est_dia
     return EST_OK;
 }
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 est_status est_model_validate(const est_model *m, est_diag *diag)
 {
     /* ranges: far beyond any published model, small enough that every byte product in the
        memory model fits in 64 bits (checked there too) */
-    TRY(check_range("model.hidden", m->hidden, 1 << 20, diag));
-    TRY(check_range("model.layers", m->layers, 100000, diag));
-    TRY(check_range("model.heads", m->heads, 1 << 16, diag));
-    TRY(check_range("model.kv_heads", m->kv_heads, 1 << 16, diag));
-    TRY(check_range("model.head_dim", m->head_dim, 1 << 16, diag));
-    TRY(check_range("model.ffn", m->ffn, 1 << 24, diag));
-    TRY(check_range("model.vocab", m->vocab, 1 << 26, diag));
+    EST_TRY(check_range("model.hidden", m->hidden, 1 << 20, diag));
+    EST_TRY(check_range("model.layers", m->layers, 100000, diag));
+    EST_TRY(check_range("model.heads", m->heads, 1 << 16, diag));
+    EST_TRY(check_range("model.kv_heads", m->kv_heads, 1 << 16, diag));
+    EST_TRY(check_range("model.head_dim", m->head_dim, 1 << 16, diag));
+    EST_TRY(check_range("model.ffn", m->ffn, 1 << 24, diag));
+    EST_TRY(check_range("model.vocab", m->vocab, 1 << 26, diag));
     if (m->heads % m->kv_heads != 0) {
         return EST_FAIL(diag, EST_EINVAL, "model.kv_heads: %lld does not divide heads=%lld",
                         (long long)m->kv_heads, (long long)m->heads);
     }
     if (m->pos == EST_POS_LEARNED) {
-        TRY(check_range("model.max_positions", m->max_positions, 1 << 24, diag));
+        EST_TRY(check_range("model.max_positions", m->max_positions, 1 << 24, diag));
     } else if (m->max_positions < 0) {
         return EST_FAIL(diag, EST_EINVAL, "model.max_positions: %lld must not be negative",
                         (long long)m->max_positions);
@@ -373,11 +365,11 @@ est_status est_model_validate(const est_model *m, est_diag *diag)
         return EST_FAIL(diag, EST_EINVAL, "model: MoE fields must not be negative");
     }
     if (m->experts > 0) {
-        TRY(check_range("model.experts", m->experts, 1 << 16, diag));
-        TRY(check_range("model.top_k", m->top_k, m->experts, diag));
-        TRY(check_range("model.moe_ffn", m->moe_ffn, 1 << 24, diag));
+        EST_TRY(check_range("model.experts", m->experts, 1 << 16, diag));
+        EST_TRY(check_range("model.top_k", m->top_k, m->experts, diag));
+        EST_TRY(check_range("model.moe_ffn", m->moe_ffn, 1 << 24, diag));
         if (m->shared_experts > 0) {
-            TRY(check_range("model.shared_ffn", m->shared_ffn, 1 << 24, diag));
+            EST_TRY(check_range("model.shared_ffn", m->shared_ffn, 1 << 24, diag));
         }
         if (m->moe_first_dense >= m->layers) {
             return EST_FAIL(diag, EST_EINVAL,
@@ -524,19 +516,19 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
     if (cfg == NULL || cfg->model == NULL || cfg->gpu == NULL || cfg->cluster == NULL) {
         return EST_FAIL(diag, EST_EINVAL, "config: model, gpu and cluster are required");
     }
-    TRY(est_model_validate(cfg->model, diag));
-    TRY(est_gpu_validate(cfg->gpu, diag));
-    TRY(est_cluster_validate(cfg->cluster, diag));
+    EST_TRY(est_model_validate(cfg->model, diag));
+    EST_TRY(est_gpu_validate(cfg->gpu, diag));
+    EST_TRY(est_cluster_validate(cfg->cluster, diag));
     est_parallel p = cfg->par;
     const est_model *m = cfg->model;
-    TRY(check_range("gpus", p.gpus, INT64_C(1) << 24, diag));
-    TRY(check_range("tp", p.tp, 1024, diag));
-    TRY(check_range("pp", p.pp, LLMCAL_MAX_STAGES, diag));
-    TRY(check_range("vpp", p.vpp, LLMCAL_MAX_STAGES, diag));
-    TRY(check_range("cp", p.cp, 1 << 16, diag));
-    TRY(check_range("ep", p.ep, 1 << 16, diag));
-    TRY(check_range("mbs", p.mbs, 1 << 20, diag));
-    TRY(check_range("seq", p.seq, INT64_C(1) << 26, diag));
+    EST_TRY(check_range("gpus", p.gpus, INT64_C(1) << 24, diag));
+    EST_TRY(check_range("tp", p.tp, 1024, diag));
+    EST_TRY(check_range("pp", p.pp, LLMCAL_MAX_STAGES, diag));
+    EST_TRY(check_range("vpp", p.vpp, LLMCAL_MAX_STAGES, diag));
+    EST_TRY(check_range("cp", p.cp, 1 << 16, diag));
+    EST_TRY(check_range("ep", p.ep, 1 << 16, diag));
+    EST_TRY(check_range("mbs", p.mbs, 1 << 20, diag));
+    EST_TRY(check_range("seq", p.seq, INT64_C(1) << 26, diag));
     if (p.gbs < 0) {
         return EST_FAIL(diag, EST_EINVAL, "gbs: %lld must not be negative", (long long)p.gbs);
     }
@@ -670,7 +662,7 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
         return EST_FAIL(diag, EST_EINVAL, "recompute_layers: must not be negative");
     }
     if (p.finetune != EST_FT_FULL) {
-        TRY(check_range("lora_rank", p.lora_rank, 1 << 16, diag));
+        EST_TRY(check_range("lora_rank", p.lora_rank, 1 << 16, diag));
         if ((p.lora_targets & EST_LORA_ALL) == 0) {
             return EST_FAIL(diag, EST_EINVAL, "lora_targets: no target module selected");
         }
@@ -698,7 +690,7 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
     }
     est_config tmp = *cfg;
     tmp.par = p;
-    TRY(check_layers_split(&tmp, diag));
+    EST_TRY(check_layers_split(&tmp, diag));
     int64_t per_stage_max = est_stage_layers(&tmp, 0);
     for (int st = 1; st < p.pp; st += (p.pp > 2 ? p.pp - 2 : 1)) {
         int64_t n = est_stage_layers(&tmp, st);

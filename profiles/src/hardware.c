@@ -10,21 +10,13 @@
 #include <math.h>
 #include <string.h>
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 static const char *const dtype_keys[EST_DT_COUNT] = {"fp32", "tf32", "bf16", "fp16", "fp8"};
 
 /* a plain fraction in (0, 1] */
 static est_status get_fraction(prof_ctx *c, const char *key, double *out, est_diag *diag)
 {
     double v = *out;
-    TRY(prof_get_qty(c, key, false, PROF_UNIT_PARAMS, false, &v, diag));
+    EST_TRY(prof_get_qty(c, key, false, PROF_UNIT_PARAMS, false, &v, diag));
     if (!(v > 0.0) || v > 1.0) {
         return EST_FAIL(diag, EST_EINVAL, "%s: %s: %g must be a fraction in (0, 1]", c->origin, key,
                         v);
@@ -37,7 +29,7 @@ static est_status get_bytes_u64(prof_ctx *c, const char *key, bool required, uin
                                 est_diag *diag)
 {
     double v = -1.0;
-    TRY(prof_get_qty(c, key, required, PROF_UNIT_BYTES, false, &v, diag));
+    EST_TRY(prof_get_qty(c, key, required, PROF_UNIT_BYTES, false, &v, diag));
     if (v < 0) {
         return EST_OK; /* absent, optional */
     }
@@ -70,9 +62,10 @@ est_status prof_gpu_from_json(json_t *root, const char *origin, const char *name
     memset(&g, 0, sizeof g);
     prof_copy(g.name, sizeof g.name, name);
 
-    TRY(prof_get_str(&c, "description", false, info->description, sizeof info->description, diag));
-    TRY(prof_get_source(&c, "source", false, info, diag));
-    TRY(get_bytes_u64(&c, "memory_bytes", true, &g.memory_bytes, diag));
+    EST_TRY(
+        prof_get_str(&c, "description", false, info->description, sizeof info->description, diag));
+    EST_TRY(prof_get_source(&c, "source", false, info, diag));
+    EST_TRY(get_bytes_u64(&c, "memory_bytes", true, &g.memory_bytes, diag));
 
     json_t *peaks = json_object_get(root, "peak_flop_per_s");
     prof_mark_seen(&c, "peak_flop_per_s");
@@ -89,38 +82,38 @@ est_status prof_gpu_from_json(json_t *root, const char *origin, const char *name
     prof_ctx_init(&pc, origin, peaks, "peak_flop_per_s.");
     for (int d = 0; d < EST_DT_COUNT; d++) {
         g.peak_flop_per_s[d] = NAN;
-        TRY(prof_get_qty(&pc, dtype_keys[d], false, PROF_UNIT_FLOP_PER_S, true,
-                         &g.peak_flop_per_s[d], diag));
-        TRY(positive_rate(&pc, dtype_keys[d], g.peak_flop_per_s[d], diag));
+        EST_TRY(prof_get_qty(&pc, dtype_keys[d], false, PROF_UNIT_FLOP_PER_S, true,
+                             &g.peak_flop_per_s[d], diag));
+        EST_TRY(positive_rate(&pc, dtype_keys[d], g.peak_flop_per_s[d], diag));
     }
-    TRY(prof_check_unknown(&pc, diag));
+    EST_TRY(prof_check_unknown(&pc, diag));
 
     g.hbm_bytes_per_s = NAN;
     g.nvlink_bytes_per_s = NAN;
     g.pcie_bytes_per_s = NAN;
-    TRY(prof_get_qty(&c, "hbm_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false, &g.hbm_bytes_per_s,
-                     diag));
-    TRY(prof_get_qty(&c, "nvlink_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, true,
-                     &g.nvlink_bytes_per_s, diag));
-    TRY(positive_rate(&c, "nvlink_bytes_per_s", g.nvlink_bytes_per_s, diag));
-    TRY(prof_get_qty(&c, "pcie_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false,
-                     &g.pcie_bytes_per_s, diag));
+    EST_TRY(prof_get_qty(&c, "hbm_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false,
+                         &g.hbm_bytes_per_s, diag));
+    EST_TRY(prof_get_qty(&c, "nvlink_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, true,
+                         &g.nvlink_bytes_per_s, diag));
+    EST_TRY(positive_rate(&c, "nvlink_bytes_per_s", g.nvlink_bytes_per_s, diag));
+    EST_TRY(prof_get_qty(&c, "pcie_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false,
+                         &g.pcie_bytes_per_s, diag));
     int64_t sms = 0;
-    TRY(prof_get_i64(&c, "sm_count", true, 1, &sms, diag));
+    EST_TRY(prof_get_i64(&c, "sm_count", true, 1, &sms, diag));
     if (sms > 100000) {
         return EST_FAIL(diag, EST_EINVAL, "%s: sm_count: %lld is implausible", origin,
                         (long long)sms);
     }
     g.sm_count = (int)sms;
-    TRY(get_bytes_u64(&c, "cuda_context_bytes", false, &g.cuda_context_bytes, diag));
-    TRY(get_bytes_u64(&c, "reserved_bytes", false, &g.reserved_bytes, diag));
+    EST_TRY(get_bytes_u64(&c, "cuda_context_bytes", false, &g.cuda_context_bytes, diag));
+    EST_TRY(get_bytes_u64(&c, "reserved_bytes", false, &g.reserved_bytes, diag));
     /* memory the peers leave out; 0 / absent = the estimator's documented defaults
        (docs/memory.md#overheads) until calibration measures them */
-    TRY(get_bytes_u64(&c, "nccl_comm_bytes", false, &g.nccl_comm_bytes, diag));
-    TRY(get_bytes_u64(&c, "workspace_bytes", false, &g.workspace_bytes, diag));
+    EST_TRY(get_bytes_u64(&c, "nccl_comm_bytes", false, &g.nccl_comm_bytes, diag));
+    EST_TRY(get_bytes_u64(&c, "workspace_bytes", false, &g.workspace_bytes, diag));
     g.alloc_frag_fraction = 0.0;
     if (json_object_get(root, "alloc_frag_fraction") != NULL) {
-        TRY(get_fraction(&c, "alloc_frag_fraction", &g.alloc_frag_fraction, diag));
+        EST_TRY(get_fraction(&c, "alloc_frag_fraction", &g.alloc_frag_fraction, diag));
     }
 
     /* defaults (docs/profiles.md#efficiency-defaults) */
@@ -128,14 +121,15 @@ est_status prof_gpu_from_json(json_t *root, const char *origin, const char *name
     g.gemm_half_dim = 256.0;
     g.attn_eff = 0.5;
     g.mem_eff = 0.85;
-    TRY(get_fraction(&c, "gemm_eff_max", &g.gemm_eff_max, diag));
-    TRY(prof_get_qty(&c, "gemm_half_dim", false, PROF_UNIT_PARAMS, false, &g.gemm_half_dim, diag));
+    EST_TRY(get_fraction(&c, "gemm_eff_max", &g.gemm_eff_max, diag));
+    EST_TRY(
+        prof_get_qty(&c, "gemm_half_dim", false, PROF_UNIT_PARAMS, false, &g.gemm_half_dim, diag));
     if (!(g.gemm_half_dim > 0)) {
         return EST_FAIL(diag, EST_EINVAL, "%s: gemm_half_dim: must be positive", origin);
     }
-    TRY(get_fraction(&c, "attn_eff", &g.attn_eff, diag));
-    TRY(get_fraction(&c, "mem_eff", &g.mem_eff, diag));
-    TRY(prof_check_unknown(&c, diag));
+    EST_TRY(get_fraction(&c, "attn_eff", &g.attn_eff, diag));
+    EST_TRY(get_fraction(&c, "mem_eff", &g.mem_eff, diag));
+    EST_TRY(prof_check_unknown(&c, diag));
 
     est_diag sub = {{0}, NULL, 0};
     est_status s = est_gpu_validate(&g, &sub);
@@ -153,7 +147,7 @@ static est_status get_int(prof_ctx *c, const char *key, bool required, int64_t m
                           est_diag *diag)
 {
     int64_t v = *out;
-    TRY(prof_get_i64(c, key, required, min, &v, diag));
+    EST_TRY(prof_get_i64(c, key, required, min, &v, diag));
     if (v > 1000000) {
         return EST_FAIL(diag, EST_EINVAL, "%s: %s: %lld is implausible", c->origin, key,
                         (long long)v);
@@ -171,10 +165,11 @@ est_status prof_cluster_from_json(json_t *root, const char *origin, const char *
     memset(&k, 0, sizeof k);
     prof_copy(k.name, sizeof k.name, name);
 
-    TRY(prof_get_str(&c, "description", false, info->description, sizeof info->description, diag));
-    TRY(prof_get_source(&c, "source", false, info, diag));
+    EST_TRY(
+        prof_get_str(&c, "description", false, info->description, sizeof info->description, diag));
+    EST_TRY(prof_get_source(&c, "source", false, info, diag));
     char gpu[512] = "";
-    TRY(prof_get_str(&c, "gpu", true, gpu, sizeof gpu, diag));
+    EST_TRY(prof_get_str(&c, "gpu", true, gpu, sizeof gpu, diag));
     if (strlen(gpu) >= sizeof k.gpu) {
         return EST_FAIL(diag, EST_EINVAL, "%s: gpu: name longer than %d characters", origin,
                         LLMCAL_NAME_MAX - 1);
@@ -187,22 +182,22 @@ est_status prof_cluster_from_json(json_t *root, const char *origin, const char *
     }
     prof_copy(k.gpu, sizeof k.gpu, g.name);
 
-    TRY(get_int(&c, "gpus_per_node", true, 1, &k.gpus_per_node, diag));
-    TRY(get_int(&c, "nodes", false, 0, &k.nodes, diag));
+    EST_TRY(get_int(&c, "gpus_per_node", true, 1, &k.gpus_per_node, diag));
+    EST_TRY(get_int(&c, "nodes", false, 0, &k.nodes, diag));
     k.intra_bytes_per_s = isnan(g.nvlink_bytes_per_s) ? g.pcie_bytes_per_s : g.nvlink_bytes_per_s;
-    TRY(prof_get_qty(&c, "intra_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, false,
-                     &k.intra_bytes_per_s, diag));
-    TRY(prof_get_qty(&c, "intra_latency_s", true, PROF_UNIT_SECONDS, false, &k.intra_latency_s,
-                     diag));
-    TRY(get_int(&c, "nics_per_node", true, 1, &k.nics_per_node, diag));
-    TRY(prof_get_qty(&c, "nic_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false, &k.nic_bytes_per_s,
-                     diag));
+    EST_TRY(prof_get_qty(&c, "intra_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, false,
+                         &k.intra_bytes_per_s, diag));
+    EST_TRY(prof_get_qty(&c, "intra_latency_s", true, PROF_UNIT_SECONDS, false, &k.intra_latency_s,
+                         diag));
+    EST_TRY(get_int(&c, "nics_per_node", true, 1, &k.nics_per_node, diag));
+    EST_TRY(prof_get_qty(&c, "nic_bytes_per_s", true, PROF_UNIT_BYTES_PER_S, false,
+                         &k.nic_bytes_per_s, diag));
     k.inter_bytes_per_s = k.nic_bytes_per_s * k.nics_per_node / k.gpus_per_node;
-    TRY(prof_get_qty(&c, "inter_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, false,
-                     &k.inter_bytes_per_s, diag));
-    TRY(prof_get_qty(&c, "inter_latency_s", true, PROF_UNIT_SECONDS, false, &k.inter_latency_s,
-                     diag));
-    TRY(prof_check_unknown(&c, diag));
+    EST_TRY(prof_get_qty(&c, "inter_bytes_per_s", false, PROF_UNIT_BYTES_PER_S, false,
+                         &k.inter_bytes_per_s, diag));
+    EST_TRY(prof_get_qty(&c, "inter_latency_s", true, PROF_UNIT_SECONDS, false, &k.inter_latency_s,
+                         diag));
+    EST_TRY(prof_check_unknown(&c, diag));
 
     s = est_cluster_validate(&k, &sub);
     if (s != EST_OK) {

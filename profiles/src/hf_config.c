@@ -12,14 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 typedef enum hf_family {
     HF_LLAMA = 0, /* llama, mistral, qwen2, qwen3, gemma, mixtral, qwen2_moe: gated MLP, RMSNorm */
     HF_GPT2,
@@ -120,59 +112,59 @@ static est_status gated_act(prof_ctx *c, const char *type, est_act *out, est_dia
 static est_status llama_like(prof_ctx *c, const hf_type *t, est_model *m, est_diag *diag)
 {
     const char *ty = t->name;
-    TRY(req_i64(c, ty, "hidden_size", &m->hidden, diag));
-    TRY(req_i64(c, ty, "num_hidden_layers", &m->layers, diag));
-    TRY(req_i64(c, ty, "num_attention_heads", &m->heads, diag));
+    EST_TRY(req_i64(c, ty, "hidden_size", &m->hidden, diag));
+    EST_TRY(req_i64(c, ty, "num_hidden_layers", &m->layers, diag));
+    EST_TRY(req_i64(c, ty, "num_attention_heads", &m->heads, diag));
     m->kv_heads = m->heads; /* num_key_value_heads: None -> num_attention_heads */
-    TRY(opt_i64(c, "num_key_value_heads", 1, &m->kv_heads, diag));
+    EST_TRY(opt_i64(c, "num_key_value_heads", 1, &m->kv_heads, diag));
     m->head_dim = 0;
-    TRY(opt_i64(c, "head_dim", 1, &m->head_dim, diag));
+    EST_TRY(opt_i64(c, "head_dim", 1, &m->head_dim, diag));
     if (m->head_dim == 0) {
         m->head_dim = m->hidden / m->heads; /* modeling code: hidden_size // num_attention_heads */
     }
-    TRY(req_i64(c, ty, "intermediate_size", &m->ffn, diag));
-    TRY(req_i64(c, ty, "vocab_size", &m->vocab, diag));
+    EST_TRY(req_i64(c, ty, "intermediate_size", &m->ffn, diag));
+    EST_TRY(req_i64(c, ty, "vocab_size", &m->vocab, diag));
     m->max_positions = 0; /* RoPE: no learned table (est_model.max_positions) */
     m->norm = EST_NORM_RMSNORM;
     m->pos = EST_POS_ROPE;
-    TRY(gated_act(c, ty, &m->act, diag));
+    EST_TRY(gated_act(c, ty, &m->act, diag));
     if (t->qkv_bias_always) {
         m->qkv_bias = true;
     }
     if (t->attention_bias_key) {
         bool ab = false;
-        TRY(opt_bool(c, "attention_bias", &ab, diag));
+        EST_TRY(opt_bool(c, "attention_bias", &ab, diag));
         m->qkv_bias = ab;
         m->out_bias = ab;
     }
     if (strcmp(ty, "llama") == 0) {
-        TRY(opt_bool(c, "mlp_bias", &m->mlp_bias, diag));
+        EST_TRY(opt_bool(c, "mlp_bias", &m->mlp_bias, diag));
     }
     m->qk_norm = t->qk_norm;
 
     if (strcmp(ty, "mixtral") == 0) {
         /* MixtralSparseMoeBlock: gate Linear(h, num_local_experts, bias=False), experts of
            intermediate_size, every layer sparse */
-        TRY(req_i64(c, ty, "num_local_experts", &m->experts, diag));
-        TRY(req_i64(c, ty, "num_experts_per_tok", &m->top_k, diag));
+        EST_TRY(req_i64(c, ty, "num_local_experts", &m->experts, diag));
+        EST_TRY(req_i64(c, ty, "num_experts_per_tok", &m->top_k, diag));
         m->moe_ffn = m->ffn;
         m->moe_every = 1;
     } else if (strcmp(ty, "qwen2_moe") == 0) {
         /* Qwen2MoeSparseMoeBlock: gate Linear(h, num_experts), experts of moe_intermediate_size,
            one shared expert of shared_expert_intermediate_size with a Linear(h, 1) sigmoid gate;
            layer i is sparse if i not in mlp_only_layers and (i + 1) % decoder_sparse_step == 0 */
-        TRY(req_i64(c, ty, "num_experts", &m->experts, diag));
-        TRY(req_i64(c, ty, "num_experts_per_tok", &m->top_k, diag));
-        TRY(req_i64(c, ty, "moe_intermediate_size", &m->moe_ffn, diag));
+        EST_TRY(req_i64(c, ty, "num_experts", &m->experts, diag));
+        EST_TRY(req_i64(c, ty, "num_experts_per_tok", &m->top_k, diag));
+        EST_TRY(req_i64(c, ty, "moe_intermediate_size", &m->moe_ffn, diag));
         int64_t shared = 0;
-        TRY(opt_i64(c, "shared_expert_intermediate_size", 0, &shared, diag));
+        EST_TRY(opt_i64(c, "shared_expert_intermediate_size", 0, &shared, diag));
         if (shared > 0) {
             m->shared_experts = 1;
             m->shared_ffn = shared;
             m->shared_expert_gate = true;
         }
         m->moe_every = 1;
-        TRY(opt_i64(c, "decoder_sparse_step", 1, &m->moe_every, diag));
+        EST_TRY(opt_i64(c, "decoder_sparse_step", 1, &m->moe_every, diag));
         json_t *only = json_object_get(c->obj, "mlp_only_layers");
         if (only != NULL && !json_is_null(only)) {
             if (!json_is_array(only)) {
@@ -202,13 +194,13 @@ static est_status llama_like(prof_ctx *c, const hf_type *t, est_model *m, est_di
    with biases everywhere, LayerNorm, learned positions, tied lm_head (modeling_gpt2.py). */
 static est_status gpt2(prof_ctx *c, est_model *m, est_diag *diag)
 {
-    TRY(req_i64(c, "gpt2", "n_embd", &m->hidden, diag));
-    TRY(req_i64(c, "gpt2", "n_layer", &m->layers, diag));
-    TRY(req_i64(c, "gpt2", "n_head", &m->heads, diag));
-    TRY(req_i64(c, "gpt2", "vocab_size", &m->vocab, diag));
-    TRY(req_i64(c, "gpt2", "n_positions", &m->max_positions, diag));
+    EST_TRY(req_i64(c, "gpt2", "n_embd", &m->hidden, diag));
+    EST_TRY(req_i64(c, "gpt2", "n_layer", &m->layers, diag));
+    EST_TRY(req_i64(c, "gpt2", "n_head", &m->heads, diag));
+    EST_TRY(req_i64(c, "gpt2", "vocab_size", &m->vocab, diag));
+    EST_TRY(req_i64(c, "gpt2", "n_positions", &m->max_positions, diag));
     m->ffn = 4 * m->hidden;
-    TRY(opt_i64(c, "n_inner", 1, &m->ffn, diag));
+    EST_TRY(opt_i64(c, "n_inner", 1, &m->ffn, diag));
     m->kv_heads = m->heads;
     m->head_dim = m->hidden / m->heads;
     m->norm = EST_NORM_LAYERNORM;
@@ -223,22 +215,22 @@ static est_status gpt2(prof_ctx *c, est_model *m, est_diag *diag)
    use_parallel_residual (default True), separate embed_out (tie default False). */
 static est_status gpt_neox(prof_ctx *c, est_model *m, est_diag *diag)
 {
-    TRY(req_i64(c, "gpt_neox", "hidden_size", &m->hidden, diag));
-    TRY(req_i64(c, "gpt_neox", "num_hidden_layers", &m->layers, diag));
-    TRY(req_i64(c, "gpt_neox", "num_attention_heads", &m->heads, diag));
-    TRY(req_i64(c, "gpt_neox", "intermediate_size", &m->ffn, diag));
-    TRY(req_i64(c, "gpt_neox", "vocab_size", &m->vocab, diag));
+    EST_TRY(req_i64(c, "gpt_neox", "hidden_size", &m->hidden, diag));
+    EST_TRY(req_i64(c, "gpt_neox", "num_hidden_layers", &m->layers, diag));
+    EST_TRY(req_i64(c, "gpt_neox", "num_attention_heads", &m->heads, diag));
+    EST_TRY(req_i64(c, "gpt_neox", "intermediate_size", &m->ffn, diag));
+    EST_TRY(req_i64(c, "gpt_neox", "vocab_size", &m->vocab, diag));
     m->kv_heads = m->heads;
     m->head_dim = m->hidden / m->heads;
     m->norm = EST_NORM_LAYERNORM;
     m->act = EST_ACT_GELU;
     m->pos = EST_POS_ROPE; /* rotary_pct of each head; max_positions stays 0 */
     bool ab = true;
-    TRY(opt_bool(c, "attention_bias", &ab, diag));
+    EST_TRY(opt_bool(c, "attention_bias", &ab, diag));
     m->qkv_bias = m->out_bias = ab;
     m->mlp_bias = true;
     m->parallel_block = true;
-    TRY(opt_bool(c, "use_parallel_residual", &m->parallel_block, diag));
+    EST_TRY(opt_bool(c, "use_parallel_residual", &m->parallel_block, diag));
     return EST_OK;
 }
 
@@ -280,7 +272,7 @@ est_status prof_hf_from_json(json_t *root, const char *origin, const char *name,
         return s;
     }
     m.tied_embeddings = t->tie_default;
-    TRY(opt_bool(&c, "tie_word_embeddings", &m.tied_embeddings, diag));
+    EST_TRY(opt_bool(&c, "tie_word_embeddings", &m.tied_embeddings, diag));
 
     info->hf_config = 1;
     json_t *nm = json_object_get(root, "_name_or_path");

@@ -13,14 +13,6 @@ static const char *const norm_names[] = {"layernorm", "rmsnorm"};
 static const char *const act_names[] = {"gelu", "swiglu", "geglu"};
 static const char *const pos_names[] = {"learned", "rope"};
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 /* a stated count: a number is exact; a string ("70.6B") is rounded to its last digit */
 static est_status get_stated(prof_ctx *c, const char *key, double *value, double *tol,
                              est_diag *diag)
@@ -85,16 +77,17 @@ est_status prof_model_from_json(json_t *root, const char *origin, const char *na
     memset(&m, 0, sizeof m);
     prof_copy(m.name, sizeof m.name, name);
 
-    TRY(prof_get_str(&c, "description", false, info->description, sizeof info->description, diag));
-    TRY(prof_get_source(&c, "source", false, info, diag));
-    TRY(check_aliases(&c, diag));
+    EST_TRY(
+        prof_get_str(&c, "description", false, info->description, sizeof info->description, diag));
+    EST_TRY(prof_get_source(&c, "source", false, info, diag));
+    EST_TRY(check_aliases(&c, diag));
 
-    TRY(prof_get_i64(&c, "hidden", true, 1, &m.hidden, diag));
-    TRY(prof_get_i64(&c, "layers", true, 1, &m.layers, diag));
-    TRY(prof_get_i64(&c, "heads", true, 1, &m.heads, diag));
+    EST_TRY(prof_get_i64(&c, "hidden", true, 1, &m.hidden, diag));
+    EST_TRY(prof_get_i64(&c, "layers", true, 1, &m.layers, diag));
+    EST_TRY(prof_get_i64(&c, "heads", true, 1, &m.heads, diag));
     m.kv_heads = m.heads;
-    TRY(prof_get_i64(&c, "kv_heads", false, 1, &m.kv_heads, diag));
-    TRY(prof_get_i64(&c, "head_dim", false, 1, &m.head_dim, diag));
+    EST_TRY(prof_get_i64(&c, "kv_heads", false, 1, &m.kv_heads, diag));
+    EST_TRY(prof_get_i64(&c, "head_dim", false, 1, &m.head_dim, diag));
     if (m.head_dim == 0) {
         if (m.hidden % m.heads != 0) {
             return EST_FAIL(diag, EST_EINVAL,
@@ -103,41 +96,41 @@ est_status prof_model_from_json(json_t *root, const char *origin, const char *na
         }
         m.head_dim = m.hidden / m.heads;
     }
-    TRY(prof_get_i64(&c, "ffn", true, 1, &m.ffn, diag));
-    TRY(prof_get_i64(&c, "vocab", true, 1, &m.vocab, diag));
+    EST_TRY(prof_get_i64(&c, "ffn", true, 1, &m.ffn, diag));
+    EST_TRY(prof_get_i64(&c, "vocab", true, 1, &m.vocab, diag));
 
     int e = 0;
-    TRY(prof_get_enum(&c, "norm", true, norm_names, 2, &e, diag));
+    EST_TRY(prof_get_enum(&c, "norm", true, norm_names, 2, &e, diag));
     m.norm = (est_norm)e;
-    TRY(prof_get_enum(&c, "act", true, act_names, 3, &e, diag));
+    EST_TRY(prof_get_enum(&c, "act", true, act_names, 3, &e, diag));
     m.act = (est_act)e;
-    TRY(prof_get_enum(&c, "pos", true, pos_names, 2, &e, diag));
+    EST_TRY(prof_get_enum(&c, "pos", true, pos_names, 2, &e, diag));
     m.pos = (est_pos)e;
     bool learned = m.pos == EST_POS_LEARNED;
-    TRY(prof_get_i64(&c, "max_positions", learned, learned ? 1 : 0, &m.max_positions, diag));
-    TRY(prof_get_bool(&c, "tied_embeddings", true, &m.tied_embeddings, diag));
+    EST_TRY(prof_get_i64(&c, "max_positions", learned, learned ? 1 : 0, &m.max_positions, diag));
+    EST_TRY(prof_get_bool(&c, "tied_embeddings", true, &m.tied_embeddings, diag));
     bool biases = false;
-    TRY(prof_get_bool(&c, "biases", true, &biases, diag));
+    EST_TRY(prof_get_bool(&c, "biases", true, &biases, diag));
     m.qkv_bias = biases;
     m.out_bias = biases;
     m.mlp_bias = biases;
-    TRY(prof_get_bool(&c, "qkv_bias", false, &m.qkv_bias, diag));
-    TRY(prof_get_bool(&c, "out_bias", false, &m.out_bias, diag));
-    TRY(prof_get_bool(&c, "mlp_bias", false, &m.mlp_bias, diag));
-    TRY(prof_get_bool(&c, "parallel_block", false, &m.parallel_block, diag));
-    TRY(prof_get_bool(&c, "qk_norm", false, &m.qk_norm, diag));
+    EST_TRY(prof_get_bool(&c, "qkv_bias", false, &m.qkv_bias, diag));
+    EST_TRY(prof_get_bool(&c, "out_bias", false, &m.out_bias, diag));
+    EST_TRY(prof_get_bool(&c, "mlp_bias", false, &m.mlp_bias, diag));
+    EST_TRY(prof_get_bool(&c, "parallel_block", false, &m.parallel_block, diag));
+    EST_TRY(prof_get_bool(&c, "qk_norm", false, &m.qk_norm, diag));
 
-    TRY(prof_get_i64(&c, "experts", false, 0, &m.experts, diag));
+    EST_TRY(prof_get_i64(&c, "experts", false, 0, &m.experts, diag));
     bool moe = m.experts > 0;
-    TRY(prof_get_i64(&c, "top_k", moe, moe ? 1 : 0, &m.top_k, diag));
-    TRY(prof_get_i64(&c, "moe_ffn", moe, moe ? 1 : 0, &m.moe_ffn, diag));
-    TRY(prof_get_i64(&c, "shared_experts", false, 0, &m.shared_experts, diag));
-    TRY(prof_get_i64(&c, "shared_ffn", m.shared_experts > 0, m.shared_experts > 0 ? 1 : 0,
-                     &m.shared_ffn, diag));
-    TRY(prof_get_bool(&c, "shared_expert_gate", false, &m.shared_expert_gate, diag));
-    TRY(prof_get_i64(&c, "moe_first_dense", false, 0, &m.moe_first_dense, diag));
+    EST_TRY(prof_get_i64(&c, "top_k", moe, moe ? 1 : 0, &m.top_k, diag));
+    EST_TRY(prof_get_i64(&c, "moe_ffn", moe, moe ? 1 : 0, &m.moe_ffn, diag));
+    EST_TRY(prof_get_i64(&c, "shared_experts", false, 0, &m.shared_experts, diag));
+    EST_TRY(prof_get_i64(&c, "shared_ffn", m.shared_experts > 0, m.shared_experts > 0 ? 1 : 0,
+                         &m.shared_ffn, diag));
+    EST_TRY(prof_get_bool(&c, "shared_expert_gate", false, &m.shared_expert_gate, diag));
+    EST_TRY(prof_get_i64(&c, "moe_first_dense", false, 0, &m.moe_first_dense, diag));
     m.moe_every = moe ? 1 : 0;
-    TRY(prof_get_i64(&c, "moe_every", false, moe ? 1 : 0, &m.moe_every, diag));
+    EST_TRY(prof_get_i64(&c, "moe_every", false, moe ? 1 : 0, &m.moe_every, diag));
     if (!moe && (m.top_k || m.moe_ffn || m.shared_experts || m.moe_first_dense)) {
         return EST_FAIL(diag, EST_EINVAL,
                         "%s: experts: MoE fields given but experts is 0 or "
@@ -145,9 +138,9 @@ est_status prof_model_from_json(json_t *root, const char *origin, const char *na
                         origin);
     }
 
-    TRY(get_stated(&c, "params_stated", &m.params_stated, &info->params_stated_tol, diag));
-    TRY(get_stated(&c, "params_active_stated", &info->params_active_stated,
-                   &info->params_active_stated_tol, diag));
+    EST_TRY(get_stated(&c, "params_stated", &m.params_stated, &info->params_stated_tol, diag));
+    EST_TRY(get_stated(&c, "params_active_stated", &info->params_active_stated,
+                       &info->params_active_stated_tol, diag));
     double rel = -1.0;
     json_t *t = json_object_get(root, "params_stated_tolerance");
     prof_mark_seen(&c, "params_stated_tolerance");
@@ -170,7 +163,7 @@ est_status prof_model_from_json(json_t *root, const char *origin, const char *na
             info->params_active_stated_tol = rel * info->params_active_stated;
         }
     }
-    TRY(prof_check_unknown(&c, diag));
+    EST_TRY(prof_check_unknown(&c, diag));
 
     est_diag sub = {{0}, NULL, 0};
     est_status s = est_model_validate(&m, &sub);

@@ -12,14 +12,6 @@
 
 #include <stdlib.h>
 
-#define TRYS(expr)                                                                                 \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 // ---------------------------------------------------------------------------
 // activation layout of one layer: tensors in the compute type t, norm statistics and the
 // log-sum-exp in fp32 (as Megatron/flash-attention keep them), each piece 256-byte aligned
@@ -115,10 +107,11 @@ static est_status reduce_partial(rt_rank *r, void **out, est_diag *diag)
 {
     const rt_dims *dm = &r->dm;
     if (dm->sp) {
-        TRYS(rt_c_reduce_scatter(r, RT_G_TP, r->full1, (size_t)dm->Ns * dm->C, r->adt, diag));
+        EST_TRY(rt_c_reduce_scatter(r, RT_G_TP, r->full1, (size_t)dm->Ns * dm->C, r->adt, diag));
         *out = rt_elem(r->full1, (size_t)r->tp * dm->Ns * dm->C, r->adt);
     } else {
-        TRYS(rt_c_allreduce(r, RT_G_TP, r->full1, (size_t)dm->N * dm->C, r->adt, RT_OP_SUM, diag));
+        EST_TRY(
+            rt_c_allreduce(r, RT_G_TP, r->full1, (size_t)dm->N * dm->C, r->adt, RT_OP_SUM, diag));
         *out = r->full1;
     }
     return EST_OK;
@@ -133,7 +126,7 @@ static est_status gather_rows(rt_rank *r, const void *in, void *scratch, const v
         *out = in;
         return EST_OK;
     }
-    TRYS(rt_c_allgather(r, RT_G_TP, in, scratch, (size_t)dm->Ns * dm->C, r->adt, diag));
+    EST_TRY(rt_c_allgather(r, RT_G_TP, in, scratch, (size_t)dm->Ns * dm->C, r->adt, diag));
     *out = scratch;
     return EST_OK;
 }
@@ -154,23 +147,23 @@ est_status rt_layer_fwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, void 
     /* attention block */
     be->norm_fwd(r, la->ln1, la->ln1m, la->ln1r, la->x, P(r, c, l, RT_LN1W), P(r, c, l, RT_LN1B),
                  Ns, C, dm->rms);
-    TRYS(gather_rows(r, la->ln1, r->full1, &lnF, diag));
+    EST_TRY(gather_rows(r, la->ln1, r->full1, &lnF, diag));
     be->matmul_fwd(r, la->qkv, lnF, P(r, c, l, RT_QKVW), P(r, c, l, RT_QKVB), N, C, dm->QKV);
     if (dm->rope) {
         be->rope(r, la->qkv, dm->B, dm->T, dm->nq, dm->nkv, dm->d, false);
     }
     be->attn_fwd(r, la->atty, la->lse, la->att, la->qkv, dm->B, dm->T, dm->nq, dm->nkv, dm->d);
     be->matmul_fwd(r, r->full1, la->atty, P(r, c, l, RT_AOW), NULL, N, dm->qd, C);
-    TRYS(reduce_partial(r, &red, diag));
+    EST_TRY(reduce_partial(r, &red, diag));
     be->residual_fwd(r, la->x2, la->x, red, P(r, c, l, RT_AOB), Ns, C);
     /* MLP block */
     be->norm_fwd(r, la->ln2, la->ln2m, la->ln2r, la->x2, P(r, c, l, RT_LN2W), P(r, c, l, RT_LN2B),
                  Ns, C, dm->rms);
-    TRYS(gather_rows(r, la->ln2, r->full1, &lnF, diag));
+    EST_TRY(gather_rows(r, la->ln2, r->full1, &lnF, diag));
     be->matmul_fwd(r, la->fch, lnF, P(r, c, l, RT_FCW), P(r, c, l, RT_FCB), N, C, dm->Fin);
     be->act_fwd(r, la->fca, la->fch, N, dm->F, dm->act);
     be->matmul_fwd(r, r->full1, la->fca, P(r, c, l, RT_FPW), NULL, N, dm->F, C);
-    TRYS(reduce_partial(r, &red, diag));
+    EST_TRY(reduce_partial(r, &red, diag));
     be->residual_fwd(r, xout, la->x2, red, P(r, c, l, RT_FPB), Ns, C);
     return EST_OK;
 }
@@ -190,21 +183,21 @@ est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_d
     if (G(r, c, l, RT_FPB)) {
         be->bias_bwd(r, G(r, c, l, RT_FPB), r->dres, Ns, C);
     }
-    TRYS(gather_rows(r, r->dres, r->full1, &dyF, diag));
+    EST_TRY(gather_rows(r, r->dres, r->full1, &dyF, diag));
     be->matmul_bwd(r, r->dfca, G(r, c, l, RT_FPW), NULL, dyF, la->fca, P(r, c, l, RT_FPW), N, dm->F,
                    C);
     be->act_bwd(r, r->dfch, r->dfca, la->fch, N, dm->F, dm->act);
-    TRYS(gather_rows(r, la->ln2, r->full2, &lnF, diag));
+    EST_TRY(gather_rows(r, la->ln2, r->full2, &lnF, diag));
     be->matmul_bwd(r, r->full1, G(r, c, l, RT_FCW), G(r, c, l, RT_FCB), r->dfch, lnF,
                    P(r, c, l, RT_FCW), N, C, dm->Fin);
-    TRYS(reduce_partial(r, &dln, diag));
+    EST_TRY(reduce_partial(r, &dln, diag));
     be->norm_bwd(r, r->dres, G(r, c, l, RT_LN2W), G(r, c, l, RT_LN2B), dln, la->x2,
                  P(r, c, l, RT_LN2W), la->ln2m, la->ln2r, Ns, C, dm->rms);
     /* attention block: x2 = x + attnout(attn(qkv(ln1(x)))) + b */
     if (G(r, c, l, RT_AOB)) {
         be->bias_bwd(r, G(r, c, l, RT_AOB), r->dres, Ns, C);
     }
-    TRYS(gather_rows(r, r->dres, r->full1, &dyF, diag));
+    EST_TRY(gather_rows(r, r->dres, r->full1, &dyF, diag));
     be->matmul_bwd(r, r->datty, G(r, c, l, RT_AOW), NULL, dyF, la->atty, P(r, c, l, RT_AOW), N,
                    dm->qd, C);
     be->attn_bwd(r, r->dqkv, r->datty, la->qkv, la->atty, la->lse, la->att, dm->B, dm->T, dm->nq,
@@ -212,10 +205,10 @@ est_status rt_layer_bwd(rt_rank *r, const rt_chunk *c, int l, rt_lact *la, est_d
     if (dm->rope) {
         be->rope(r, r->dqkv, dm->B, dm->T, dm->nq, dm->nkv, dm->d, true);
     }
-    TRYS(gather_rows(r, la->ln1, r->full2, &lnF, diag));
+    EST_TRY(gather_rows(r, la->ln1, r->full2, &lnF, diag));
     be->matmul_bwd(r, r->full1, G(r, c, l, RT_QKVW), G(r, c, l, RT_QKVB), r->dqkv, lnF,
                    P(r, c, l, RT_QKVW), N, C, dm->QKV);
-    TRYS(reduce_partial(r, &dln, diag));
+    EST_TRY(reduce_partial(r, &dln, diag));
     be->norm_bwd(r, r->dres, G(r, c, l, RT_LN1W), G(r, c, l, RT_LN1B), dln, la->x,
                  P(r, c, l, RT_LN1W), la->ln1m, la->ln1r, Ns, C, dm->rms);
     return EST_OK;
@@ -232,7 +225,7 @@ est_status rt_embed_fwd(rt_rank *r, const rt_chunk *c, void *x0, est_diag *diag)
     void *red;
     be->embed_fwd(r, r->full1, r->tok, wte, dm->N, dm->C, dm->voff, dm->V);
     if (r->T_ > 1) {
-        TRYS(reduce_partial(r, &red, diag));
+        EST_TRY(reduce_partial(r, &red, diag));
     } else {
         red = r->full1;
     }
@@ -254,7 +247,7 @@ est_status rt_embed_bwd(rt_rank *r, const rt_chunk *c, est_diag *diag)
         int row0 = dm->sp ? r->tp * dm->Ns : 0;
         be->pos_bwd(r, r->buf[c->buf].gw + c->wpe_off, r->dres, dm->Ns, dm->T, dm->C, row0);
     }
-    TRYS(gather_rows(r, r->dres, r->full1, &dF, diag));
+    EST_TRY(gather_rows(r, r->dres, r->full1, &dF, diag));
     be->embed_bwd(r, r->buf[c->wte_buf].gw + c->wte_off, dF, r->tok, dm->N, dm->C, dm->voff, dm->V);
     return EST_OK;
 }
@@ -270,12 +263,12 @@ est_status rt_head_fwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag)
     int N = dm->N;
     be->norm_fwd(r, a->lnf, a->lnfm, a->lnfr, a->xout, PB(r, c->buf, c->lnfw_off),
                  PB(r, c->buf, c->lnfb_off), dm->Ns, dm->C, dm->rms);
-    TRYS(gather_rows(r, a->lnf, r->full1, &lnF, diag));
+    EST_TRY(gather_rows(r, a->lnf, r->full1, &lnF, diag));
     be->matmul_fwd(r, a->logits, lnF, PB(r, c->head_buf, c->head_off), NULL, N, dm->C, dm->V);
     be->ce_max(r, r->mx, a->logits, N, dm->V);
-    TRYS(rt_c_allreduce(r, RT_G_TP, r->mx, (size_t)N, RT_F32, RT_OP_MAX, diag));
+    EST_TRY(rt_c_allreduce(r, RT_G_TP, r->mx, (size_t)N, RT_F32, RT_OP_MAX, diag));
     be->ce_partial(r, r->stats, a->logits, r->mx, r->tgt, N, dm->V, dm->voff);
-    TRYS(rt_c_allreduce(r, RT_G_TP, r->stats, 2 * (size_t)N, RT_F32, RT_OP_SUM, diag));
+    EST_TRY(rt_c_allreduce(r, RT_G_TP, r->stats, 2 * (size_t)N, RT_F32, RT_OP_SUM, diag));
     be->ce_finish(r, a->probs, r->losses, r->stats, r->mx, a->logits, N, dm->V);
     be->to_host(r, r->host_losses, r->losses, (size_t)N * sizeof(float));
     double s = 0.0;
@@ -298,11 +291,11 @@ est_status rt_head_bwd(rt_rank *r, const rt_chunk *c, rt_act *a, est_diag *diag)
     /* d(mean over the global batch) / d(logit): 1 / (N tokens * M micro-batches * dp) */
     float scale = (float)(1.0 / ((double)N * r->M * r->D_));
     be->ce_bwd(r, a->logits, a->probs, r->tgt, N, dm->V, dm->voff, scale);
-    TRYS(gather_rows(r, a->lnf, r->full2, &lnF, diag));
+    EST_TRY(gather_rows(r, a->lnf, r->full2, &lnF, diag));
     be->matmul_bwd(r, r->full1, r->buf[c->head_buf].gw + c->head_off, NULL, a->logits, lnF,
                    PB(r, c->head_buf, c->head_off), N, dm->C, dm->V);
     if (r->T_ > 1) {
-        TRYS(reduce_partial(r, &dln, diag));
+        EST_TRY(reduce_partial(r, &dln, diag));
     } else {
         dln = r->full1;
     }

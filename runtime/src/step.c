@@ -15,14 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRYS(expr)                                                                                 \
-    do {                                                                                           \
-        est_status s_ = (expr);                                                                    \
-        if (s_ != EST_OK) {                                                                        \
-            return s_;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 // ---------------------------------------------------------------------------
 // data: token of sequence `seq` at position `pos` is a hash (same for every layout)
 
@@ -128,7 +120,7 @@ static est_status alloc_logits(rt_rank *r, rt_act *a, est_diag *diag)
     size_t nv = (size_t)r->dm.N * (size_t)r->dm.V;
     size_t lb = rt_align_bytes(nv * rt_dsize(r->adt));
     a->logits_bytes = r->adt == RT_F32 ? lb : lb + nv * sizeof(float);
-    TRYS(rt_alloc(r, EST_MEM_LOGITS, a->logits_bytes, "logits", &a->logits, diag));
+    EST_TRY(rt_alloc(r, EST_MEM_LOGITS, a->logits_bytes, "logits", &a->logits, diag));
     a->probs = r->adt == RT_F32 ? (float *)a->logits : (float *)((char *)a->logits + lb);
     return EST_OK;
 }
@@ -191,11 +183,11 @@ static est_status fwd_prepare(rt_rank *r, const rt_sched_op *op, p2p_batch *b, e
     char what[96];
     snprintf(what, sizeof what, "activations of chunk %d, micro-batch %d", op->chunk, op->mb);
     a->bytes = slab_bytes(r, c);
-    TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, a->bytes, what, &a->slab, diag));
+    EST_TRY(rt_alloc(r, EST_MEM_ACTIVATIONS, a->bytes, what, &a->slab, diag));
     if (c->last) {
         head_carve(r, c, a);
     } else {
-        TRYS(rt_alloc(r, EST_MEM_ACTIVATIONS, xs_bytes(r), "pipeline output", &a->xout, diag));
+        EST_TRY(rt_alloc(r, EST_MEM_ACTIVATIONS, xs_bytes(r), "pipeline output", &a->xout, diag));
     }
     rt_p2p_msg rv;
     rt_p2p_msg sd;
@@ -218,7 +210,7 @@ static est_status op_fwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, es
     rt_lact la;
     lact_get(r, c, a, 0, &la);
     if (c->first) {
-        TRYS(rt_embed_fwd(r, c, la.x, diag));
+        EST_TRY(rt_embed_fwd(r, c, la.x, diag));
     }
     for (int l = 0; l < c->nl; l++) {
         rt_lact nx;
@@ -228,11 +220,11 @@ static est_status op_fwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, es
             out = nx.x;
         }
         lact_get(r, c, a, l, &la);
-        TRYS(rt_layer_fwd(r, c, l, &la, out, diag));
+        EST_TRY(rt_layer_fwd(r, c, l, &la, out, diag));
     }
     if (c->last) {
-        TRYS(alloc_logits(r, a, diag));
-        TRYS(rt_head_fwd(r, c, a, diag));
+        EST_TRY(alloc_logits(r, a, diag));
+        EST_TRY(rt_head_fwd(r, c, a, diag));
         return EST_OK;
     }
     rt_p2p_msg rv;
@@ -280,8 +272,8 @@ static est_status op_bwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, es
     if (zero2) {
         for (int i = 0; i < nb; i++) {
             rt_pbuf *b = &r->buf[ids[i]];
-            TRYS(rt_alloc(r, EST_MEM_GRADIENTS, (size_t)b->n * sizeof(float),
-                          "gradients (ZeRO-2 bucket)", (void **)&b->gw, diag));
+            EST_TRY(rt_alloc(r, EST_MEM_GRADIENTS, (size_t)b->n * sizeof(float),
+                             "gradients (ZeRO-2 bucket)", (void **)&b->gw, diag));
             r->be->zero(r, b->gw, (size_t)b->n * sizeof(float));
         }
     }
@@ -289,7 +281,7 @@ static est_status op_bwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, es
         load_batch(r, mb);
     }
     if (c->last) {
-        TRYS(rt_head_bwd(r, c, a, diag));
+        EST_TRY(rt_head_bwd(r, c, a, diag));
         rt_free(r, EST_MEM_LOGITS, a->logits, a->logits_bytes);
         a->logits = NULL;
         a->probs = NULL;
@@ -299,12 +291,12 @@ static est_status op_bwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, es
         lact_get(r, c, a, l, &la);
         if (recomputed(r, l)) {
             void *tmp = (char *)r->recomp + r->recomp_bytes - rt_align_bytes(xs_bytes(r));
-            TRYS(rt_layer_fwd(r, c, l, &la, tmp, diag));
+            EST_TRY(rt_layer_fwd(r, c, l, &la, tmp, diag));
         }
-        TRYS(rt_layer_bwd(r, c, l, &la, diag));
+        EST_TRY(rt_layer_bwd(r, c, l, &la, diag));
     }
     if (c->first) {
-        TRYS(rt_embed_bwd(r, c, diag));
+        EST_TRY(rt_embed_bwd(r, c, diag));
     } else { /* the input gradient waits in dsend for the next group; dres receives the next */
         void *t = r->dres;
         r->dres = r->dsend;
@@ -320,7 +312,7 @@ static est_status op_bwd(rt_rank *r, const rt_sched_op *op, p2p_batch *sends, es
         for (int i = 0; i < nb; i++) {
             rt_pbuf *b = &r->buf[ids[i]];
             size_t part = (size_t)(b->n / r->D_);
-            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->gw, part, RT_F32, diag));
+            EST_TRY(rt_c_reduce_scatter(r, RT_G_DP, b->gw, part, RT_F32, diag));
             r->be->add(r, b->g, b->gw + (size_t)r->dp * part, part);
             rt_free(r, EST_MEM_GRADIENTS, b->gw, (size_t)b->n * sizeof(float));
             b->gw = NULL;
@@ -341,15 +333,15 @@ static est_status run_schedule(rt_rank *r, est_diag *diag)
             for (int j = k; j < r->nops && (j == k || !r->p2p_before[j]); j++) {
                 rt_phase(r, r->ops[j].fwd ? RT_T_FORWARD : RT_T_BACKWARD);
                 if (r->ops[j].fwd) {
-                    TRYS(fwd_prepare(r, &r->ops[j], &sends, diag));
+                    EST_TRY(fwd_prepare(r, &r->ops[j], &sends, diag));
                 } else {
                     bwd_prepare(r, &r->ops[j], &sends);
                 }
             }
-            TRYS(batch_post(r, &sends, diag));
+            EST_TRY(batch_post(r, &sends, diag));
         }
         rt_phase(r, op->fwd ? RT_T_FORWARD : RT_T_BACKWARD);
-        TRYS(op->fwd ? op_fwd(r, op, &sends, diag) : op_bwd(r, op, &sends, diag));
+        EST_TRY(op->fwd ? op_fwd(r, op, &sends, diag) : op_bwd(r, op, &sends, diag));
     }
     return batch_post(r, &sends, diag);
 }
@@ -369,9 +361,9 @@ static est_status reduce_grads(rt_rank *r, est_diag *diag)
     for (int i = 0; i < r->nbuf; i++) {
         rt_pbuf *b = &r->buf[i];
         if (zero == 0) {
-            TRYS(rt_c_allreduce(r, RT_G_DP, b->g, (size_t)b->n, RT_F32, RT_OP_SUM, diag));
+            EST_TRY(rt_c_allreduce(r, RT_G_DP, b->g, (size_t)b->n, RT_F32, RT_OP_SUM, diag));
         } else if (zero == 1) {
-            TRYS(rt_c_reduce_scatter(r, RT_G_DP, b->g, (size_t)(b->n / r->D_), RT_F32, diag));
+            EST_TRY(rt_c_reduce_scatter(r, RT_G_DP, b->g, (size_t)(b->n / r->D_), RT_F32, diag));
         }
         float *gh = held_grads(r, b);
         if (r->dm.sp) { /* Megatron allreduce_layernorm_grads: SP-replicated params */
@@ -380,13 +372,14 @@ static est_status reduce_grads(rt_rank *r, est_diag *diag)
                 int64_t s = t->off > b->lo ? t->off : b->lo;
                 int64_t e = t->off + t->n < b->hi ? t->off + t->n : b->hi;
                 if (t->tp_repl && e > s) {
-                    TRYS(rt_c_allreduce(r, RT_G_TP, gh + (s - b->lo), (size_t)(e - s), RT_F32,
-                                        RT_OP_SUM, diag));
+                    EST_TRY(rt_c_allreduce(r, RT_G_TP, gh + (s - b->lo), (size_t)(e - s), RT_F32,
+                                           RT_OP_SUM, diag));
                 }
             }
         }
         if (b->is_wte) { /* Megatron _allreduce_word_embedding_grads */
-            TRYS(rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_F32, RT_OP_SUM, diag));
+            EST_TRY(
+                rt_c_allreduce(r, RT_G_EMB, gh, (size_t)(b->hi - b->lo), RT_F32, RT_OP_SUM, diag));
         }
     }
     return EST_OK;
@@ -436,8 +429,8 @@ static est_status optimizer(rt_rank *r, bool last_step, est_diag *diag)
                      (size_t)(b->hi - b->lo), (float)o->lr, (float)o->beta1, (float)o->beta2,
                      (float)o->eps, (float)o->weight_decay, r->step + 1);
         if (zero >= 1) { /* Megatron's distributed optimizer gathers the compute-type params */
-            TRYS(rt_c_allgather(r, RT_G_DP, rt_elem(b->p, (size_t)b->lo, r->adt), b->p,
-                                (size_t)(b->n / r->D_), r->adt, diag));
+            EST_TRY(rt_c_allgather(r, RT_G_DP, rt_elem(b->p, (size_t)b->lo, r->adt), b->p,
+                                   (size_t)(b->n / r->D_), r->adt, diag));
         }
         size_t gn = zero >= 2 ? (size_t)(b->hi - b->lo) : (size_t)b->n;
         r->be->zero(r, b->g, gn * sizeof(float));
@@ -501,8 +494,8 @@ static est_status alloc_scratch(rt_rank *r, est_diag *diag)
             continue;
         }
         r->scratch_bytes[g] = want[g];
-        TRYS(rt_alloc(r, (est_mem_group)g, r->scratch_bytes[g], names[g], &r->scratch_slab[g],
-                      diag));
+        EST_TRY(rt_alloc(r, (est_mem_group)g, r->scratch_bytes[g], names[g], &r->scratch_slab[g],
+                         diag));
     }
     char *p = r->scratch_slab[EST_MEM_COMM];
     r->full1 = p;
@@ -533,8 +526,8 @@ est_status rt_rank_setup(rt_rank *r, est_diag *diag)
     for (int i = 0; i < RT_T_COUNT; i++) {
         r->time_measured[i] = true;
     }
-    TRYS(rt_model_layout(r, diag));
-    TRYS(alloc_scratch(r, diag));
+    EST_TRY(rt_model_layout(r, diag));
+    EST_TRY(alloc_scratch(r, diag));
     size_t N = (size_t)r->dm.N;
     r->host_losses = malloc(N * sizeof *r->host_losses);
     r->host_tok = malloc(2 * N * sizeof *r->host_tok);
@@ -547,7 +540,7 @@ est_status rt_rank_setup(rt_rank *r, est_diag *diag)
         !r->p2p_before) {
         return EST_FAIL(diag, EST_ENOMEM, "rank %d: host allocation failed", r->rank);
     }
-    TRYS(rt_sched_build(r->P_, r->V_, r->pp, r->M, r->ops, r->nops, diag));
+    EST_TRY(rt_sched_build(r->P_, r->V_, r->pp, r->M, r->ops, r->nops, diag));
     rt_sched_groups(r->P_, r->V_, r->ops, r->nops, r->p2p_before);
     return EST_OK;
 }
@@ -567,10 +560,10 @@ est_status rt_rank_train(rt_rank *r, est_diag *diag)
         double before[RT_T_COUNT];
         memcpy(before, r->time_acc, sizeof before);
         r->loss_sum = 0.0;
-        TRYS(run_schedule(r, diag));
+        EST_TRY(run_schedule(r, diag));
         rt_phase(r, RT_T_COUNT);
-        TRYS(reduce_grads(r, diag));
-        TRYS(optimizer(r, r->step == steps - 1, diag));
+        EST_TRY(reduce_grads(r, diag));
+        EST_TRY(optimizer(r, r->step == steps - 1, diag));
         rt_phase_flush(r); /* one wait per step: sums the phase segments */
         if (r->kst != EST_OK) {
             return EST_FAIL(diag, r->kst, "rank %d: a %s kernel failed in step %d%s", r->rank,

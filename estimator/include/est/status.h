@@ -44,4 +44,14 @@ est_status est_diag_set(est_diag *diag, est_status s, const char *file, int line
  * propagation). */
 #define EST_FAIL(diag, status, ...) est_diag_set((diag), (status), __FILE__, __LINE__, __VA_ARGS__)
 
+/* Propagates a failed status: `EST_TRY(f(x, diag));` returns f's status from the calling function
+ * when it is not EST_OK (its diag already filled by f). Error propagation only (STYLE.md 3.4). */
+#define EST_TRY(expr)                                                                              \
+    do {                                                                                           \
+        est_status est_try_s_ = (expr);                                                            \
+        if (est_try_s_ != EST_OK) {                                                                \
+            return est_try_s_;                                                                     \
+        }                                                                                          \
+    } while (0)
+
 #endif /* LLMCAL_EST_STATUS_H */
