@@ -90,6 +90,19 @@ int cmd_plan(int argc, char **argv)
     bool have_cfg = false;
     est_time_opts topts = cli_time_opts(s);
     int rounds = gpu_days > 0.0 && !s->model_given ? 8 : 1;
+    if (gpu_days > 0.0 && !s->model_given) {
+        /* a first guess of the planned model at 40 % of the GPU's bf16 peak, so the first search
+           is of a model of about the right size */
+        double guess = gpu_days * 86400.0 * 0.4 * s->gpu.peak_flop_per_s[EST_DT_BF16];
+        st = est_plan_optimal(guess, (est_scaling_law)law, &pt, &diag);
+        if (st == EST_OK) {
+            st = est_model_scaled(pt.params, &s->model, &diag);
+        }
+        if (st != EST_OK) {
+            cli_error("plan", &diag, st);
+            return CLI_EXIT_USAGE;
+        }
+    }
     for (int it = 0; it < rounds; it++) {
         if (gpu_days > 0.0) {
             est_search_stats stats;
@@ -128,8 +141,8 @@ int cmd_plan(int argc, char **argv)
     est_param_counts pc;
     est_model_params(&s->model, &pc);
     /* tokens: the optimal D for the planned model; a given model spends the whole budget at
-       6N FLOPs per token */
-    double tokens = s->model_given ? flops / (6.0 * (double)pc.total) : pt.tokens;
+       6N FLOPs per token, N its active parameters (a MoE token visits top_k experts) */
+    double tokens = s->model_given ? flops / (6.0 * (double)pc.active) : pt.tokens;
     double days = 0.0;
     if (have_cfg) {
         days = tokens / top[0].time.tokens_per_s / 86400.0;
@@ -175,10 +188,10 @@ int cmd_plan(int argc, char **argv)
                (long long)s->model.hidden, (long long)s->model.layers, (long long)s->model.ffn,
                (long long)s->model.heads, (long long)s->model.kv_heads, (double)pc.total);
     } else {
-        printf("%s (%.3g parameters): the budget trains it on %.3g tokens (%.2gx its "
-               "compute-optimal %.3g)\n",
-               s->model.name, (double)pc.total, tokens, tokens / (20.0 * (double)pc.total),
-               20.0 * (double)pc.total);
+        printf("%s (%.3g parameters, %.3g active): the budget trains it on %.3g tokens (%.2gx "
+               "its compute-optimal %.3g)\n",
+               s->model.name, (double)pc.total, (double)pc.active, tokens,
+               tokens / (20.0 * (double)pc.active), 20.0 * (double)pc.active);
     }
     if (!have_cfg) {
         printf("(give --gpus and --gbs for the best configuration and the days to train)\n");
@@ -191,6 +204,10 @@ int cmd_plan(int argc, char **argv)
                r->par.pp, r->par.vpp, r->par.cp, r->par.dp, (long long)r->par.mbs,
                est_recompute_name(r->par.recompute), r->time.tokens_per_s, 100.0 * r->time.mfu,
                tokens, days);
+        if (gpu_days > 0.0) {
+            printf("(the scaling law budgets 6N FLOPs per token; the step also runs the attention "
+                   "FLOPs, so the days exceed GPU-days / GPUs by that share)\n");
+        }
     }
     return CLI_EXIT_OK;
 }

@@ -75,7 +75,7 @@ int main(void)
           "ZeRO-3 is refused as unsupported");
 
     tiny_init(&t, &gpt, 1, 2, 2, 1, false, 0, 1, 3);
-    CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "multiple of pp"),
+    CHECK(try_run(&t, &o, &d, &rep) == EST_EINVAL && strstr(d.msg, "divisible by pp"),
           "interleaved schedule needs micro-batches divisible by pp");
 
     tiny_init(&t, &gpt, 3, 1, 1, 1, false, 0, 1, 1);

@@ -83,6 +83,19 @@ double est_group_collective_time_s(const est_coeffs *k, est_coll kind, est_coll_
         return coll_time(k->intra_alpha_s, k->intra_bytes_per_s, kind, algo, bytes, nranks);
     }
     int local = ranks_per_node < 1 ? 1 : ranks_per_node;
+    if (kind == EST_COLL_ALLTOALL && bytes > 0.0 && nranks > 1) {
+        /* each rank sends (local-1)/n of its buffer over NVLink and (n-local)/n through its own
+           NIC share, concurrently: the slower part bounds it (nccl-tests alltoall_perf) */
+        double n = (double)nranks;
+        double t_intra = bytes * ((double)local - 1.0) / n / k->intra_bytes_per_s;
+        double t_inter = bytes * (n - (double)local) / n / k->inter_bytes_per_s;
+        return k->inter_alpha_s * (n - 1.0) + (t_intra > t_inter ? t_intra : t_inter);
+    }
+    if (kind == EST_COLL_SENDRECV) {
+        /* a ring of point-to-point steps (CP) or a stage boundary (PP) that leaves the node is
+           bounded by the one GPU's NIC on that hop */
+        return coll_time(k->inter_alpha_s, k->inter_bytes_per_s, kind, algo, bytes, nranks);
+    }
     double busbw = (double)local * k->inter_bytes_per_s;
     if (busbw > k->intra_bytes_per_s) {
         busbw = k->intra_bytes_per_s;

@@ -604,6 +604,18 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
         return EST_FAIL(diag, EST_EINVAL, "gbs: %lld not divisible by mbs*dp=%lld",
                         (long long)p.gbs, (long long)(p.mbs * p.dp));
     }
+    if (p.vpp > 1 && (p.gbs / (p.mbs * p.dp)) % p.pp != 0) {
+        return EST_FAIL(diag, EST_EINVAL,
+                        "gbs: the interleaved schedule (vpp=%d) needs the micro-batch count "
+                        "gbs/(mbs*dp)=%lld divisible by pp=%d (Megatron-Core schedules)",
+                        p.vpp, (long long)(p.gbs / (p.mbs * p.dp)), p.pp);
+    }
+    if (p.framework == EST_FW_MEGATRON && p.ep > 1 && p.tp > 1 && !p.sp) {
+        return EST_FAIL(diag, EST_EINVAL,
+                        "sp: Megatron-Core needs sequence parallelism with expert and tensor "
+                        "parallelism (ep=%d, tp=%d)",
+                        p.ep, p.tp);
+    }
     if (p.zero < 0 || p.zero > 3) {
         return EST_FAIL(diag, EST_EINVAL, "zero: %d must be 0..3", p.zero);
     }

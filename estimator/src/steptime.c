@@ -400,7 +400,9 @@ static void dp_costs(const ctx *x, const est_param_counts *pc, const stage_cost 
     double pb = par->precision == EST_PREC_FP32 ? 4.0 : 2.0;
     int zero = par->zero;
     if (par->framework == EST_FW_FSDP) {
-        zero = par->fsdp == EST_FSDP_GRAD_OP ? 2 : 3;
+        /* every FSDP strategy reduce-scatters each micro-batch's gradients; GRAD_OP gathers the
+           parameters once per micro-batch instead of twice (below) */
+        zero = 3;
     }
     int shard = dp_dense;
     if (par->framework == EST_FW_FSDP && par->fsdp == EST_FSDP_HYBRID && par->fsdp_shard_size > 0) {
@@ -420,8 +422,12 @@ static void dp_costs(const ctx *x, const est_param_counts *pc, const stage_cost 
             t_grad += est_group_collective_time_s(x->k, EST_COLL_ALLREDUCE, EST_ALGO_AUTO, n * gb,
                                                   g, grpn);
         } else if (zero <= 2) {
-            t_grad += est_group_collective_time_s(x->k, EST_COLL_REDUCE_SCATTER, EST_ALGO_RING,
-                                                  n * gb, g, grpn);
+            /* DeepSpeed ZeRO-2 partitions gradients as they are produced: a reduce-scatter per
+               micro-batch (stage_1_and_2.py); ZeRO-1 and Megatron's distributed optimizer reduce
+               the accumulated gradients once */
+            double reduces = (zero == 2 && par->framework == EST_FW_DEEPSPEED) ? m_micro : 1.0;
+            t_grad += reduces * est_group_collective_time_s(x->k, EST_COLL_REDUCE_SCATTER,
+                                                            EST_ALGO_RING, n * gb, g, grpn);
             t_param += est_group_collective_time_s(x->k, EST_COLL_ALLGATHER, EST_ALGO_RING, n * pb,
                                                    g, grpn);
         } else {

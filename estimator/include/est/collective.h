@@ -52,7 +52,9 @@ double est_collective_time_s(const est_coeffs *k, est_coll kind, est_coll_algo a
  * rank on its own node; == nranks: the whole group inside one node). A group that crosses nodes
  * is network bound: its busbw is min(intra busbw, ranks_per_node * inter busbw), since NCCL runs
  * one channel per NIC and each local rank brings its own NIC (docs/time.md#hierarchy); its alpha
- * is the inter-node one. */
+ * is the inter-node one. Two exceptions: an all-to-all sends (n-local)/n of each rank's buffer
+ * through that rank's own NIC (and the rest over NVLink, concurrently), and send/recv steps that
+ * leave the node go through one GPU's NIC. */
 double est_group_collective_time_s(const est_coeffs *k, est_coll kind, est_coll_algo algo,
                                    double bytes, int nranks, int ranks_per_node);
 
