@@ -30,6 +30,10 @@ static const explained_case explained[] = {
        transient gradients */
     {"torchtitan_2412_t4_2d_asynctp", 0.20, "TP + float8 buffers not modelled"},
     {"torchtitan_2412_t4_2d", 0.20, "TP + float8 buffers not modelled"},
+    /* Llama 3.1 8B at 131,072 tokens with CP 4: torch's experimental context_parallel ring
+       attention (Dec 2024) keeps the rotated K/V chunks and per-step outputs and logsumexps of
+       32K local tokens for its backward; llmcal holds one neighbour's K/V (docs/memory.md) */
+    {"torchtitan_2412_t2_cp4", 0.15, "ring-attention buffers at 131K tokens not modelled"},
     /* Llama 3.1 405B on 8 stages of 126 layers: torchtitan's own split points and its
        micro-batch count for local batch 32 are not stated; 15 + 6 x 16 + 15 layers and 8
        micro-batches of 4 are assumed */

@@ -70,10 +70,11 @@ int main(void)
     tiny t;
     tiny_init(&t, &gpt, 2, 2, 2, 2, true, 1, 1, 4);
     check_solo(&t, "gpt tp2 sp pp2 vpp2 dp2 zero-1");
-    tiny_init(&t, &llama, 2, 2, 1, 2, false, 2, 1, 4);
+    /* DeepSpeed allows ZeRO-2 without pipeline parallelism only */
+    tiny_init(&t, &llama, 2, 1, 1, 4, false, 2, 1, 8);
     t.cfg.par.framework = EST_FW_DEEPSPEED;
     t.cfg.par.recompute = EST_RECOMPUTE_FULL;
-    check_solo(&t, "llama tp2 pp2 dp2 zero-2 full recompute");
+    check_solo(&t, "llama tp2 dp4 zero-2 full recompute");
     tiny_init(&t, &gpt, 1, 4, 2, 1, false, 0, 1, 8);
     check_solo(&t, "gpt pp4 vpp2 (tied)");
 

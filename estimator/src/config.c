@@ -377,6 +377,17 @@ est_status est_model_validate(const est_model *m, est_diag *diag)
                             (long long)m->moe_first_dense, (long long)m->layers);
         }
     }
+    /* the whole model, counted in doubles so that no 64-bit product can overflow first: far
+       beyond any model (1e15 parameters), and what keeps est_model_params' integers exact */
+    double h = (double)m->hidden;
+    double per_layer = 4.0 * h * (double)(m->heads * m->head_dim) + 3.0 * h * (double)m->ffn +
+                       (double)m->experts * 3.0 * h * (double)m->moe_ffn +
+                       (double)m->shared_experts * 3.0 * h * (double)m->shared_ffn;
+    double total = (double)m->layers * per_layer + 2.0 * h * (double)m->vocab;
+    if (total > 1e15) {
+        return EST_FAIL(diag, EST_ERANGE,
+                        "model: about %g parameters is beyond the modelled range (1e15)", total);
+    }
     return EST_OK;
 }
 
@@ -635,6 +646,12 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
         if (p.fsdp != EST_FSDP_NONE) {
             return EST_FAIL(diag, EST_EINVAL, "fsdp: needs framework fsdp");
         }
+        if (p.zero >= 2 && p.pp > 1) {
+            return EST_FAIL(diag, EST_EINVAL,
+                            "zero: DeepSpeed's pipeline engine allows ZeRO 0 or 1 only (zero=%d "
+                            "with pp=%d)",
+                            p.zero, p.pp);
+        }
         break;
     case EST_FW_FSDP:
         if (p.zero != 0) {
@@ -660,7 +677,9 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
     }
     if (p.fsdp == EST_FSDP_HYBRID) {
         if (p.fsdp_shard_size == 0) {
-            p.fsdp_shard_size = cfg->cluster->gpus_per_node;
+            /* one node's data-parallel ranks: its GPUs over the TP and CP ranks they hold */
+            int64_t per_node = cfg->cluster->gpus_per_node / ((int64_t)p.tp * p.cp);
+            p.fsdp_shard_size = per_node > 1 ? (int)per_node : 1;
         }
         if (p.fsdp_shard_size > p.dp) {
             p.fsdp_shard_size = p.dp;
@@ -688,6 +707,11 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
        (--accumulate-allreduce-grads-in-fp32 is the bf16 default), FSDP2 reduces into fp32 sharded
        grads (MixedPrecisionPolicy reduce_dtype), autocast keeps fp32 params hence fp32 grads */
     p.grads_fp32 = p.precision != EST_PREC_BF16;
+    if (p.framework == EST_FW_MEGATRON && p.precision == EST_PREC_FP16_MIXED) {
+        /* Megatron turns --accumulate-allreduce-grads-in-fp32 on only for --bf16
+           (arguments.py); fp16 training keeps an fp16 grad buffer */
+        p.grads_fp32 = false;
+    }
     if (p.vocab_divisor < 0 || p.vocab_divisor > (1 << 20)) {
         return EST_FAIL(diag, EST_EINVAL, "vocab_divisor: %lld must be in 0..%d",
                         (long long)p.vocab_divisor, 1 << 20);
@@ -708,10 +732,11 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
         int64_t n = est_stage_layers(&tmp, st);
         per_stage_max = n > per_stage_max ? n : per_stage_max;
     }
-    if (p.recompute_layers > per_stage_max) {
+    /* N counts per virtual chunk; a stage with fewer layers recomputes all of its own */
+    if (p.recompute_layers > per_stage_max / p.vpp) {
         return EST_FAIL(diag, EST_EINVAL,
-                        "recompute_layers: %lld exceeds the %lld layers a stage holds",
-                        (long long)p.recompute_layers, (long long)per_stage_max);
+                        "recompute_layers: %lld exceeds the %lld layers of a stage's virtual chunk",
+                        (long long)p.recompute_layers, (long long)(per_stage_max / p.vpp));
     }
     cfg->par = p;
     return EST_OK;

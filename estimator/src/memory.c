@@ -55,7 +55,9 @@ typedef struct mem_ctx {
     double dense_mlp_rank;  /* a dense MLP */
     double moe_dense_rank;  /* MoE layer: router + shared experts (replicated over EP) */
     double moe_expert_rank; /* MoE layer: the local routed experts (sharded over EP) */
-    double linear_frac;     /* fraction of a layer's dense params that are GEMM weights */
+    double attn_w_rank;     /* a layer's attention GEMM weights on this rank */
+    double mlp_w_rank;      /* a dense MLP's GEMM weights on this rank */
+    double shared_w_rank;   /* a MoE layer's shared-expert GEMM weights on this rank */
     double emb_rank;        /* token embedding (vocab-parallel) + learned positions */
     double head_rank;       /* output layer on the last stage (vocab-parallel) */
     double final_norm;
@@ -251,13 +253,14 @@ static void params_init(mem_ctx *x)
     double mlp_w = (gated ? 3.0 : 2.0) * x->h * x->f;
     double mlp_b = m->mlp_bias ? (gated ? 2.0 * x->f : x->f) : 0.0;
     x->dense_mlp_rank = (mlp_w + mlp_b) / t + (m->mlp_bias ? x->h : 0.0);
-    x->linear_frac =
-        (attn_w + mlp_w) / t / dmax(1.0, x->attn_rank + x->norms_rank + x->dense_mlp_rank);
+    x->attn_w_rank = attn_w / t;
+    x->mlp_w_rank = mlp_w / t;
     if (m->experts > 0) {
         double ep = (double)x->p->ep;
         double shared =
             i2d(m->shared_experts) * ((gated ? 3.0 : 2.0) * x->h * i2d(m->shared_ffn)) / t;
         x->moe_dense_rank = x->h * i2d(m->experts) + shared + (m->shared_expert_gate ? x->h : 0.0);
+        x->shared_w_rank = shared;
         x->moe_expert_rank = i2d(m->experts) / ep * i2d(pc.expert) / t;
     }
     x->v = padded_vocab(x->cfg);
@@ -291,7 +294,9 @@ static void bytes_init(mem_ctx *x)
     case EST_OPT_ADAM:
     case EST_OPT_ADAMW: x->state_b = 2.0 * sdt; break;
     case EST_OPT_SGD: x->state_b = sdt; break;
-    case EST_OPT_ADAM8BIT: x->state_b = 2.0 * (1.0 + 4.0 / 256.0); break; /* bnb blockwise */
+    case EST_OPT_ADAM8BIT: /* bitsandbytes: one fp32 absmax per 2048-value block (Dettmers 2022) */
+        x->state_b = 2.0 * (1.0 + 4.0 / 2048.0);
+        break;
     case EST_OPT_ADAFACTOR: x->state_b = 0.0; break; /* factored: computed per stage */
     default: x->state_b = 2.0 * sdt; break;
     }
@@ -398,8 +403,10 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double expert_params = n_moe * x->moe_expert_rank;
     double params = dense_params + expert_params;
     st->params = to_i64(params);
-    double linear_params =
-        n_layers * (x->attn_rank + x->dense_mlp_rank) * x->linear_frac + expert_params;
+    /* GEMM weights (what autocast casts, QLoRA quantises, TE caches in fp8): attention, dense
+       MLPs, shared and routed experts; not norms, biases, router or embeddings */
+    double linear_params = n_layers * x->attn_w_rank + n_dense * x->mlp_w_rank +
+                           n_moe * x->shared_w_rank + expert_params;
 
     /* ---- model states */
     double w_persist = 0.0;   /* weights present all step */
@@ -413,6 +420,8 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double comm_bwd = 0.0;      /* ... during backward only */
     double comm_opt = 0.0;      /* ... during the optimizer step only */
     double fsdp_pp_grads = 0.0; /* FSDP2 + PP: unsharded gradient accumulation */
+    double w_casts = 0.0;       /* autocast's cached bf16 weight casts (within w_transient) */
+    double root_rs = 0.0;       /* FSDP2 root unit's fp32 reduce-scatter input, end of backward */
     double trainable = params;
     double trainable_shard = dense_params / x->shard_dense + expert_params / x->shard_expert;
     bool zero3 = (p->framework == EST_FW_DEEPSPEED && p->zero == 3) ||
@@ -428,14 +437,20 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         /* frozen base: no gradients or optimizer states; adapters train in fp32 (PEFT) or with an
            fp32 master (megatron/NeMo) */
         double base_b = p->precision == EST_PREC_FP32 ? 4.0 : 2.0;
-        double frozen = params;
+        /* ZeRO-3 and FSDP shard the frozen base too (the FSDP-QLoRA recipe), gathering a unit at
+           a time; the other layouts keep it whole */
+        double frozen = zero3 ? trainable_shard : params;
+        double lin = zero3 ? linear_params * trainable_shard / dmax(1.0, params) : linear_params;
+        if (zero3) {
+            w_transient += 2.0 * layer_params_max * 2.0;
+        }
         if (p->finetune == EST_FT_QLORA) {
             /* NF4 with double quantisation: 4 bits + 8-bit absmax per 64 + fp32 per 256 blocks
                (Dettmers et al. 2023 Sec. 3) = 0.5 + 1/64 + 4/(64*256) bytes per parameter */
             double q4 = 0.5 + 1.0 / 64.0 + 4.0 / (64.0 * 256.0);
-            add_item(st, "base weights (NF4, frozen)", EST_MEM_WEIGHTS, linear_params * q4);
+            add_item(st, "base weights (NF4, frozen)", EST_MEM_WEIGHTS, lin * q4);
             add_item(st, "base embeddings and norms (frozen)", EST_MEM_WEIGHTS,
-                     (frozen - linear_params) * base_b);
+                     (frozen - lin) * base_b);
             /* one layer's dequantised bf16 weight while it computes */
             w_transient += 2.0 * (x->h * x->f * (m->act != EST_ACT_GELU ? 3.0 : 2.0) / x->t);
         } else {
@@ -444,12 +459,13 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         trainable = n_layers * x->lora_layer;
         trainable_shard = trainable / x->shard_dense;
         double ad_w = (x->master_b > 0.0) ? 2.0 : 4.0;
-        add_item(st, "LoRA adapters", EST_MEM_WEIGHTS, trainable_shard * ad_w);
-        add_item(st, "LoRA adapter grads (fp32)", EST_MEM_GRADIENTS, trainable * 4.0);
-        g_bytes = trainable * 4.0;
+        add_item(st, "LoRA adapters", EST_MEM_WEIGHTS,
+                 (zero3 ? trainable_shard : trainable) * ad_w);
+        g_bytes = (grads_sharded ? trainable_shard : trainable) * 4.0;
+        add_item(st, "LoRA adapter grads (fp32)", EST_MEM_GRADIENTS, g_bytes);
         grads_persist = true;
-        opt_master = trainable_shard * x->master_b;
-        opt_states = trainable_shard * x->state_b;
+        opt_master = (opt_sharded ? trainable_shard : trainable) * x->master_b;
+        opt_states = (opt_sharded ? trainable_shard : trainable) * x->state_b;
     } else {
         /* weights */
         if (zero3) {
@@ -481,6 +497,7 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
                 double root = (first ? x->emb_rank : 0.0) + (last ? x->head_rank : 0.0);
                 w_transient += root * 2.0;
                 comm_bwd += (last ? x->head_rank : 0.0) * 2.0;
+                root_rs = root * 4.0;
             }
         } else if (p->framework == EST_FW_FSDP) { /* SHARD_GRAD_OP */
             w_persist = trainable_shard * x->wb;
@@ -497,7 +514,8 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
                and saved for backward (torch.amp autocast cache) -- the output layer's too, which
                with tied embeddings is the embedding matrix */
             double head_w = last ? x->v * x->h / x->t : 0.0;
-            w_transient += (linear_params + head_w) * 2.0;
+            w_casts = (linear_params + head_w) * 2.0;
+            w_transient += w_casts;
         }
         if (p->precision == EST_PREC_FP8_MIXED && p->framework == EST_FW_MEGATRON) {
             /* Transformer Engine caches fp8 weights and their transposes for the backward GEMMs */
@@ -522,10 +540,14 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         opt_master = (opt_sharded ? trainable_shard : params) * x->master_b;
         opt_states = (opt_sharded ? trainable_shard : params) * x->state_b;
         if (p->optimizer == EST_OPT_ADAFACTOR) {
-            /* factored second moment: rows + cols per matrix, fp32 (Shazeer & Stern 2018) */
-            double per_layer = (x->h + x->a * x->d) * 2.0 + (x->h + x->g * x->d) * 2.0 +
-                               (m->act != EST_ACT_GELU ? 3.0 : 2.0) * (x->h + x->f);
-            double fac = n_layers * per_layer / x->t * 4.0 +
+            /* factored second moment: rows + cols of each matrix as this rank holds it, fp32
+               (Shazeer & Stern 2018); TP splits one dimension of each */
+            double mats = m->act != EST_ACT_GELU ? 3.0 : 2.0;
+            double per_layer = 2.0 * (x->h + x->a * x->d / x->t) +
+                               2.0 * (x->h + x->g * x->d / x->t) + mats * (x->h + x->f / x->t);
+            double experts =
+                i2d(m->experts) / (double)p->ep * mats * (x->h + i2d(m->moe_ffn) / x->t);
+            double fac = (n_layers * per_layer + n_moe * experts) * 4.0 +
                          (first ? (x->v / x->t + x->h) * 4.0 : 0.0) +
                          (last && x->head_rank > 0 ? (x->v / x->t + x->h) * 4.0 : 0.0);
             opt_states = fac / (opt_sharded ? x->shard_dense : 1.0);
@@ -590,7 +612,10 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double f_loc = m->experts > 0 ? dmax(x->f, i2d(m->top_k * m->moe_ffn)) : x->f;
     double work = (gated_mlp ? 2.0 : 1.0) * x->e * x->s * x->b * f_loc / x->t;
     if (p->recompute == EST_RECOMPUTE_FULL) {
-        double nr = p->recompute_layers > 0 ? i2d(p->recompute_layers) : n_layers;
+        /* --recompute-method block --recompute-num-layers N: the first N layers of every
+           virtual chunk (Megatron's TransformerBlock._checkpointed_forward), at most all */
+        double nr = p->recompute_layers > 0 ? i2d(p->recompute_layers) * (double)p->vpp : n_layers;
+        nr = nr < n_layers ? nr : n_layers;
         double frac_r = nr / dmax(1.0, n_layers);
         stored_layer = frac_r * x->act_ckpt + (1.0 - frac_r) * per_layer_full;
         work += dmax(x->act_full_dense, x->act_full_moe);
@@ -625,14 +650,23 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         act += head_in;
         double sbv = sb * x->v / x->t;
         bool eager = p->framework == EST_FW_PYTORCH || p->framework == EST_FW_FSDP;
+        /* eager F.cross_entropy = log_softmax + nll_loss. Its backward holds the saved fp32
+           log-softmax (4), nll_loss_backward's zero-filled (N, V) gradient (4) and
+           log_softmax_backward_data's output (4) at once (ATen's kernels); the forward held the
+           bf16 logits (2), their fp32 upcast (4) and the log-softmax (4). Plain PyTorch keeps the
+           model's bf16 logits referenced through backward; torchtitan deletes them (`del pred`)
+           before loss.backward(). */
+        bool keeps_logits = p->framework == EST_FW_PYTORCH;
         if (p->precision == EST_PREC_FP32) {
-            /* fp32 logits kept, fp32 log-softmax saved, fp32 logit gradient */
-            logits_fwd = sbv * (4.0 + 4.0 + 4.0);
+            logits_fwd = sbv * dmax(4.0 + 4.0, (keeps_logits ? 4.0 : 0.0) + 4.0 + 4.0 + 4.0);
+        } else if (p->framework == EST_FW_FSDP && p->tp > 1) {
+            /* torchtitan's loss_parallel (torch.distributed.tensor.parallel.loss._log_softmax)
+               is not fused: the fp32 logits, x - max, exp(x - max) and the result live together
+               next to the bf16 logits (2 + 4 + 4 + 4), and its backward adds exp(output) and the
+               nll gradient to the saved result (4 + 4 + 4 + 4) */
+            logits_fwd = sbv * 16.0;
         } else if (eager) {
-            /* F.cross_entropy(logits.float()): bf16 logits, the fp32 upcast and the fp32
-               log_softmax it saves are live together; at backward the upcast is gone and the
-               fp32 gradient takes its place (torch.nn.functional.cross_entropy) */
-            logits_fwd = sbv * (2.0 + 4.0 + 4.0);
+            logits_fwd = sbv * dmax(2.0 + 4.0 + 4.0, (keeps_logits ? 2.0 : 0.0) + 4.0 + 4.0 + 4.0);
         } else {
             /* Megatron's vocab-parallel cross-entropy: bf16 logits and the fp32 softmax it keeps
                (Korthikanti's 4sbv), computed in place into the gradient at backward */
@@ -657,9 +691,16 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
         (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] - w_persist : 0.0);
     double grads_in_fwd = (grads_persist || x->microbatches > 1) ? g_bytes : 0.0;
     double head_grad = last ? (x->head_rank > 0 ? x->head_rank : x->emb_rank) * x->gb : 0.0;
+    if (p->framework == EST_FW_FSDP && p->pp == 1) {
+        head_grad = 0.0; /* the root's unsharded bf16 gradient is in comm_bwd already */
+    }
+    /* the loss (forward peak): logits live; a layer's backward: the logits are freed by then
+       (the output layer's backward ran), its working set and the first gradients exist; the end
+       of backward: every gradient, no activations, autocast's casts released */
     double fwd = states + grads_in_fwd + fsdp_pp_grads + w_transient + act + logits_fwd;
-    double bwd = fwd + work + comm_bwd + (grads_in_fwd > 0.0 ? 0.0 : head_grad);
-    double bwd_end = states + g_bytes + fsdp_pp_grads + w_transient + comm_bwd;
+    double bwd = fwd - logits_fwd + work + comm_bwd + (grads_in_fwd > 0.0 ? 0.0 : head_grad);
+    double bwd_end =
+        states + g_bytes + fsdp_pp_grads + (w_transient - w_casts) + comm_bwd + root_rs;
     bwd = dmax(bwd, bwd_end);
     double opt = states + g_bytes + opt_temp + comm_opt;
     if (w_transient > 0.0) {
