@@ -80,7 +80,9 @@ double est_group_collective_time_s(const est_coeffs *k, est_coll kind, est_coll_
                                    double bytes, int nranks, int ranks_per_node)
 {
     if (ranks_per_node >= nranks) {
-        return coll_time(k->intra_alpha_s, k->intra_bytes_per_s, kind, algo, bytes, nranks);
+        /* NCCL runs rings inside an NVLink domain (its tuner picks tree across nodes) */
+        est_coll_algo a = algo == EST_ALGO_AUTO ? EST_ALGO_RING : algo;
+        return coll_time(k->intra_alpha_s, k->intra_bytes_per_s, kind, a, bytes, nranks);
     }
     int local = ranks_per_node < 1 ? 1 : ranks_per_node;
     if (kind == EST_COLL_ALLTOALL && bytes > 0.0 && nranks > 1) {

@@ -607,7 +607,9 @@ est_status est_step_time_ex(const est_config *cfg, const est_time_opts *opts, es
             out->pp_comm_s = 2.0 * (mm + (double)x.p - 1.0) * p2p;
         }
         if (out->pp_comm_s > out->pp_comm_total_s) {
-            out->pp_comm_s = out->pp_comm_total_s;
+            /* 1F1B: the critical path crosses the p-1 fill and drain hops as well as the
+               busiest stage's own 2m transfers */
+            out->pp_comm_total_s = out->pp_comm_s;
         }
         hidden += out->pp_comm_total_s - out->pp_comm_s;
     }
