@@ -120,6 +120,8 @@ typedef enum {
     T_JSON,
     T_NODES,
     T_CALIB,
+    T_ORDER,
+    T_TP_OVERLAP,
     T_VOCAB_DIV
 } flag_target;
 
@@ -264,6 +266,18 @@ static const flag_def flags[] = {
      0,
      0,
      "DP gradient reduce not overlapped with backward"},
+    {{"--order", NULL, NULL},
+     F_STR,
+     T_ORDER,
+     0,
+     0,
+     "rank order tp-cp-ep-dp-pp (Megatron's default) or tp-cp-ep-pp-dp"},
+    {{"--tp-comm-overlap", NULL, NULL},
+     F_BOOL,
+     T_TP_OVERLAP,
+     0,
+     0,
+     "TP/SP collectives overlapped with the GEMMs they feed (TE userbuffers)"},
     {{"--json", NULL, NULL}, F_BOOL, T_JSON, 0, 0, "print the JSON contract object"},
 };
 
@@ -423,6 +437,18 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
         return copy_arg(s->model_arg, sizeof s->model_arg, name, v, diag) ? -1 : 1;
     case T_GPU: return copy_arg(s->gpu_arg, sizeof s->gpu_arg, name, v, diag) ? -1 : 1;
     case T_CLUSTER: return copy_arg(s->cluster_arg, sizeof s->cluster_arg, name, v, diag) ? -1 : 1;
+    case T_ORDER:
+        if (strcmp(v, "tp-cp-ep-dp-pp") == 0) {
+            s->order = EST_ORDER_TP_CP_EP_DP_PP;
+        } else if (strcmp(v, "tp-cp-ep-pp-dp") == 0) {
+            s->order = EST_ORDER_TP_CP_EP_PP_DP;
+        } else {
+            EST_FAIL(diag, EST_EINVAL, "%s: unknown order '%s' (tp-cp-ep-dp-pp or tp-cp-ep-pp-dp)",
+                     name, v);
+            return -1;
+        }
+        return 1;
+    case T_TP_OVERLAP: s->tp_comm_overlap = true; return 1;
     case T_CALIB:
         return copy_arg(s->calibration_arg, sizeof s->calibration_arg, name, v, diag) ? -1 : 1;
     case T_LORA_TARGETS: return parse_targets(v, &p->lora_targets, diag) ? -1 : 1;
@@ -563,6 +589,8 @@ est_time_opts cli_time_opts(const cli_setup *s)
     est_time_opts o = est_time_opts_default();
     o.coeffs = &s->coeffs;
     o.calibrated = s->calibrated;
+    o.order = s->order;
+    o.tp_comm_overlap = s->tp_comm_overlap;
     return o;
 }
 

@@ -39,12 +39,14 @@ typedef struct cli_setup {
     char gpu_arg[512];         /* --gpu as given ("" = from the cluster, else h100-sxm) */
     char cluster_arg[512];     /* --cluster as given ("" = default cluster of the GPU) */
     char calibration_arg[512]; /* --calibration NAME|FILE ("" = the profiles' defaults) */
-    est_coeffs coeffs; /* time-model coefficients: from the calibration, else the profiles */
-    bool calibrated;   /* coeffs came from a calibrated profile */
-    bool json;         /* --json */
-    bool model_given;  /* --model was on the command line */
-    bool gpus_given;   /* --gpus was on the command line */
-    bool gbs_given;    /* --gbs was on the command line */
+    est_coeffs coeffs;    /* time-model coefficients: from the calibration, else the profiles */
+    bool calibrated;      /* coeffs came from a calibrated profile */
+    est_rank_order order; /* --order: rank order of the parallel groups */
+    bool tp_comm_overlap; /* --tp-comm-overlap (TE userbuffers) */
+    bool json;            /* --json */
+    bool model_given;     /* --model was on the command line */
+    bool gpus_given;      /* --gpus was on the command line */
+    bool gbs_given;       /* --gbs was on the command line */
 } cli_setup;
 
 /* Defaults: model llama-3-70b, gpu h100-sxm, 64 GPUs, est_parallel_default(). */
