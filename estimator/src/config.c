@@ -587,6 +587,9 @@ est_status est_config_resolve(est_config *cfg, est_diag *diag)
                         "seq: %lld not divisible by 2*cp=%d (context parallel load balancing)",
                         (long long)p.seq, 2 * p.cp);
     }
+    if (p.framework == EST_FW_FSDP && p.tp > 1) {
+        p.sp = true; /* torchtitan's TP plan shards norms and block inputs by sequence */
+    }
     if (p.sp && p.tp > 1 && (p.seq / p.cp) % p.tp != 0) {
         return EST_FAIL(diag, EST_EINVAL, "seq: %lld/cp not divisible by tp=%d (sequence parallel)",
                         (long long)p.seq, p.tp);
