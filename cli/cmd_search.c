@@ -134,6 +134,19 @@ int cmd_search(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    /* the dimensions the search enumerates: a value given for one is not a constraint */
+    static const char *const enumerated[] = {
+        "--tp",  "--sp",        "--pp",   "--vpp",
+        "--cp",  "--ep",        "--zero", "--use-distributed-optimizer",
+        "--mbs", "--recompute", "--fsdp"};
+    for (size_t j = 0; j < sizeof enumerated / sizeof enumerated[0]; j++) {
+        if (cli_given(s, enumerated[j])) {
+            fprintf(stderr,
+                    "llmcal search: note: %s is a dimension the search enumerates; the value "
+                    "given is ignored (--max-tp/--max-cp bound the space)\n",
+                    enumerated[j]);
+        }
+    }
     est_status st = cli_setup_finish(s, false, &diag);
     if (st != EST_OK) {
         cli_error("search", &diag, st);

@@ -281,6 +281,8 @@ static const flag_def flags[] = {
     {{"--json", NULL, NULL}, F_BOOL, T_JSON, 0, 0, "print the JSON contract object"},
 };
 
+_Static_assert(sizeof flags / sizeof flags[0] <= 64, "cli_setup.given holds one bit per flag");
+
 static const flag_def *find_flag(const char *arg, const char **inline_value, char *namebuf,
                                  size_t cap)
 {
@@ -415,6 +417,7 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
         return 0;
     }
     const char *v = inline_v;
+    s->given |= UINT64_C(1) << (unsigned)(fd - flags);
     if (fd->kind != F_BOOL && v == NULL) {
         if (*i + 1 >= argc) {
             EST_FAIL(diag, EST_EINVAL, "%s: needs a value", name);
@@ -485,6 +488,14 @@ int cli_config_flag(cli_setup *s, int argc, char **argv, int *i, est_diag *diag)
     default: return parse_enum(fd, name, v, s, diag) ? -1 : 1;
     }
     return 1;
+}
+
+bool cli_given(const cli_setup *s, const char *name)
+{
+    char buf[64];
+    const char *inline_v = NULL;
+    const flag_def *fd = find_flag(name, &inline_v, buf, sizeof buf);
+    return fd != NULL && (s->given & (UINT64_C(1) << (unsigned)(fd - flags))) != 0;
 }
 
 cli_arg cli_shared_arg(cli_setup *s, int argc, char **argv, int *i, const char *cmd,

@@ -9,6 +9,7 @@
 #define LLMCAL_CLI_OPTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -47,6 +48,7 @@ typedef struct cli_setup {
     bool model_given;     /* --model was on the command line */
     bool gpus_given;      /* --gpus was on the command line */
     bool gbs_given;       /* --gbs was on the command line */
+    uint64_t given;       /* bit i: the i-th shared flag was on the command line */
 } cli_setup;
 
 /* Defaults: model llama-3-70b, gpu h100-sxm, 64 GPUs, est_parallel_default(). */
@@ -71,6 +73,9 @@ cli_arg cli_shared_arg(cli_setup *s, int argc, char **argv, int *i, const char *
  * and resolves the configuration. With resolve=false only the profiles are loaded (search
  * resolves per candidate). */
 est_status cli_setup_finish(cli_setup *s, bool resolve, est_diag *diag);
+
+/* True when the shared flag `name` (either of its spellings) was on the command line. */
+bool cli_given(const cli_setup *s, const char *name);
 
 /* Time options for est_step_time_ex(): s->coeffs and the defaults. */
 est_time_opts cli_time_opts(const cli_setup *s);
