@@ -34,10 +34,11 @@ static const explained_case explained[] = {
        attention (Dec 2024) keeps the rotated K/V chunks and per-step outputs and logsumexps of
        32K local tokens for its backward; llmcal holds one neighbour's K/V (docs/memory.md) */
     {"torchtitan_2412_t2_cp4", 0.15, "ring-attention buffers at 131K tokens not modelled"},
+    {"torchtitan_2412_t6_4d_cp4", 0.15, "ring-attention buffers at 131K tokens not modelled"},
     /* Llama 3.1 405B on 8 stages of 126 layers: torchtitan's own split points and its
-       micro-batch count for local batch 32 are not stated; 15 + 6 x 16 + 15 layers and 8
-       micro-batches of 4 are assumed */
-    {"torchtitan_2412_t5_3d_1f1b", 0.15, "stage split and micro-batches not stated"},
+       micro-batch count for local batch 32 are not stated (15 + 6 x 16 + 15 layers and 8
+       micro-batches of 4 are assumed), and it shares the TP 8 + float8 buffers of the 70B rows */
+    {"torchtitan_2412_t5_3d_1f1b", 0.20, "stage split, micro-batches, TP + float8 buffers"},
 };
 
 static const explained_case *find_explained(const char *id)

@@ -689,7 +689,11 @@ static est_status stage_memory(const mem_ctx *x, int stage, est_stage_memory *st
     double states =
         w_persist + opt_master + opt_states + comm_alloc +
         (p->finetune != EST_FT_FULL ? (double)st->bytes[EST_MEM_WEIGHTS] - w_persist : 0.0);
-    double grads_in_fwd = (grads_persist || x->microbatches > 1) ? g_bytes : 0.0;
+    /* with gradient accumulation the gradients of earlier micro-batches exist during later
+       forwards; FSDP2 under PP accumulates unsharded instead (fsdp_pp_grads) and produces its
+       sharded gradients only at the last micro-batch's reduce-scatter */
+    double grads_in_fwd =
+        (grads_persist || (x->microbatches > 1 && fsdp_pp_grads == 0.0)) ? g_bytes : 0.0;
     double head_grad = last ? (x->head_rank > 0 ? x->head_rank : x->emb_rank) * x->gb : 0.0;
     if (p->framework == EST_FW_FSDP && p->pp == 1) {
         head_grad = 0.0; /* the root's unsharded bf16 gradient is in comm_bwd already */
