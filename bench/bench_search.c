@@ -2,8 +2,8 @@
  *
  * Targets (issue 3): Llama-3.1-405B on 16,384 H100s (gbs 2048, seq 8192) in under 0.5 s;
  * Llama-3-70B on 64 H100s in under 50 ms; >= 1 million configurations per second per core.
- * Models are the publishers' config.json values; the H100 is the SXM datasheet. Prints the
- * measured numbers and whether each target is met; exit 1 if one is missed.
+ * Model and GPU are the built-in profiles `llmcal search` uses (profiles/). Prints the measured
+ * numbers and whether each target is met; exit 1 if one is missed (2 if a profile fails to load).
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,48 +11,7 @@
 #include <time.h>
 
 #include "est/search.h" // provides: est_search, est_search_space_default
-
-static est_model llama(const char *name, int64_t h, int64_t L, int64_t a, int64_t g, int64_t f)
-{
-    est_model m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.name, sizeof m.name, "%s", name);
-    m.hidden = h;
-    m.layers = L;
-    m.heads = a;
-    m.kv_heads = g;
-    m.head_dim = h / a;
-    m.ffn = f;
-    m.vocab = 128256;
-    m.norm = EST_NORM_RMSNORM;
-    m.act = EST_ACT_SWIGLU;
-    m.pos = EST_POS_ROPE;
-    return m;
-}
-
-static est_gpu h100(void)
-{
-    est_gpu g;
-    memset(&g, 0, sizeof g);
-    snprintf(g.name, sizeof g.name, "h100-sxm");
-    g.memory_bytes = 80ull << 30;
-    for (int i = 0; i < EST_DT_COUNT; i++) {
-        g.peak_flop_per_s[i] = NAN;
-    }
-    g.peak_flop_per_s[EST_DT_BF16] = g.peak_flop_per_s[EST_DT_FP16] = 989.4e12;
-    g.peak_flop_per_s[EST_DT_FP8] = 1978.9e12;
-    g.peak_flop_per_s[EST_DT_TF32] = 494.7e12;
-    g.hbm_bytes_per_s = 3.35e12;
-    g.nvlink_bytes_per_s = 450e9;
-    g.pcie_bytes_per_s = 64e9;
-    g.sm_count = 132;
-    g.gemm_eff_max = 0.72;
-    g.gemm_half_dim = 400;
-    g.attn_eff = 0.40;
-    g.mem_eff = 0.80;
-    g.cuda_context_bytes = 600ull << 20;
-    return g;
-}
+#include "prof/prof.h"  // provides: prof_model_load, prof_gpu_load
 
 static double now_s(void)
 {
@@ -61,10 +20,10 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int run(const char *what, est_model *m, int64_t gpus, int64_t gbs, int64_t seq,
-               double target_s)
+static int run(const char *what, est_model *m, const est_gpu *gpu, int64_t gpus, int64_t gbs,
+               int64_t seq, double target_s)
 {
-    est_gpu g = h100();
+    est_gpu g = *gpu;
     est_cluster c = est_cluster_for_gpu(&g);
     est_config cfg = {m, &g, &c, est_parallel_default()};
     cfg.par.gpus = gpus;
@@ -102,10 +61,18 @@ static int run(const char *what, est_model *m, int64_t gpus, int64_t gbs, int64_
 
 int main(void)
 {
-    est_model m405 = llama("llama-3.1-405b", 16384, 126, 128, 8, 53248);
-    est_model m70 = llama("llama-3-70b", 8192, 80, 64, 8, 28672);
+    est_model m405;
+    est_model m70;
+    est_gpu h100;
+    est_diag d = {{0}, NULL, 0};
+    if (prof_model_load("llama-3.1-405b", &m405, &d) != EST_OK ||
+        prof_model_load("llama-3-70b", &m70, &d) != EST_OK ||
+        prof_gpu_load("h100-sxm", &h100, &d) != EST_OK) {
+        fprintf(stderr, "bench_search: %s\n", d.msg);
+        return 2;
+    }
     int bad = 0;
-    bad |= run("llama-3.1-405b, 16384 x H100", &m405, 16384, 2048, 8192, 0.5);
-    bad |= run("llama-3-70b, 64 x H100", &m70, 64, 512, 8192, 0.05);
+    bad |= run("llama-3.1-405b, 16384 x H100", &m405, &h100, 16384, 2048, 8192, 0.5);
+    bad |= run("llama-3-70b, 64 x H100", &m70, &h100, 64, 512, 8192, 0.05);
     return bad;
 }
