@@ -4,28 +4,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "est_fixtures.h"
 #include "est/search.h"
-
-static est_gpu gpu(uint64_t mem)
-{
-    est_gpu g;
-    memset(&g, 0, sizeof g);
-    strcpy(g.name, "h100-sxm");
-    g.memory_bytes = mem;
-    for (int i = 0; i < EST_DT_COUNT; i++) {
-        g.peak_flop_per_s[i] = NAN;
-    }
-    g.peak_flop_per_s[EST_DT_BF16] = g.peak_flop_per_s[EST_DT_FP16] = 989.4e12;
-    g.hbm_bytes_per_s = 3.35e12;
-    g.nvlink_bytes_per_s = 450e9;
-    g.pcie_bytes_per_s = 64e9;
-    g.sm_count = 132;
-    g.gemm_eff_max = 0.72;
-    g.gemm_half_dim = 400;
-    g.attn_eff = 0.40;
-    g.mem_eff = 0.80;
-    return g;
-}
 
 static est_model small(void)
 {
@@ -50,7 +30,7 @@ static est_search_result top[8];
 int main(void)
 {
     est_model m = small();
-    est_gpu g = gpu(80ull << 30);
+    est_gpu g = fixture_h100(80ull << 30);
     est_cluster c = est_cluster_for_gpu(&g);
     est_config base = {&m, &g, &c, est_parallel_default()};
     base.par.gpus = 8;
@@ -96,7 +76,7 @@ int main(void)
     CHECK(strstr(d.msg, "gbs") != NULL, "message names the gbs constraint");
     CHECK(st.rejected[EST_REJ_GBS] == st.evaluated, "all rejected by gbs");
     /* nothing fits: a 4 GiB card */
-    est_gpu tiny = gpu(4ull << 30);
+    est_gpu tiny = fixture_h100(4ull << 30);
     est_config b2 = {&m, &tiny, &c, est_parallel_default()};
     b2.par.gpus = 1;
     b2.par.gbs = 8;

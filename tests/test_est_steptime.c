@@ -4,32 +4,11 @@
 #include <string.h>
 
 #include "check.h"
+#include "est_fixtures.h"
 #include "est/compute.h"
 #include "est/memory.h"
 #include "est/steptime.h"
 #include "est/flops.h"
-
-static est_gpu gpu(void)
-{
-    est_gpu g;
-    memset(&g, 0, sizeof g);
-    strcpy(g.name, "h100-sxm");
-    g.memory_bytes = 80ull << 30;
-    for (int i = 0; i < EST_DT_COUNT; i++) {
-        g.peak_flop_per_s[i] = NAN;
-    }
-    g.peak_flop_per_s[EST_DT_BF16] = g.peak_flop_per_s[EST_DT_FP16] = 989.4e12;
-    g.peak_flop_per_s[EST_DT_FP8] = 1978.9e12;
-    g.hbm_bytes_per_s = 3.35e12;
-    g.nvlink_bytes_per_s = 450e9;
-    g.pcie_bytes_per_s = 64e9;
-    g.sm_count = 132;
-    g.gemm_eff_max = 0.72;
-    g.gemm_half_dim = 400;
-    g.attn_eff = 0.40;
-    g.mem_eff = 0.80;
-    return g;
-}
 
 static est_model gpt(void)
 {
@@ -67,7 +46,7 @@ static est_status run(est_model *m, est_gpu *g, est_cluster *c, est_parallel p, 
 int main(void)
 {
     est_model m = gpt();
-    est_gpu g = gpu();
+    est_gpu g = fixture_h100(80ull << 30);
     est_cluster c = est_cluster_for_gpu(&g);
     est_parallel p = est_parallel_default();
     p.gpus = 64;
