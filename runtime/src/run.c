@@ -175,12 +175,6 @@ static est_status check_supported(const est_config *cfg, const rt_options *o, es
                         (long long)N);
     }
     int64_t M = p->gbs / (p->mbs * p->dp);
-    if (p->vpp > 1 && M % p->pp != 0) {
-        return EST_FAIL(diag, EST_EINVAL,
-                        "gbs: %lld micro-batches per step must be a multiple of pp=%d for the "
-                        "interleaved schedule",
-                        (long long)M, p->pp);
-    }
     if (M > 1000000) {
         return EST_FAIL(diag, EST_ERANGE, "gbs: %lld micro-batches per step is too many",
                         (long long)M);
